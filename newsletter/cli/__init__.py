@@ -1,0 +1,59 @@
+"""The command line: the only code that reads argv, prints or exits.
+
+Each command opens what it needs, calls one library function, and turns a NewsletterError into
+a message with its hint (exit code 1; click uses 2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from newsletter import __version__
+from newsletter.cli.common import err_console
+from newsletter.errors import NewsletterError
+
+
+class NewsletterGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NewsletterError as exc:
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+            if exc.hint:
+                err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+            ctx.exit(1)
+
+
+@click.group(cls=NewsletterGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    envvar="NEWSLETTER_CONFIG",
+    help="The config file (default ./newsletter.toml, or $NEWSLETTER_CONFIG).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="newsletter")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, verbose: int) -> None:
+    """Collect the week's news from feeds, render a digest email, and send it to every subscriber."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    ctx.obj = {"config": config}
+
+
+def _register() -> None:
+    from newsletter.cli import issue, project, subscribers
+
+    for module in (project, issue, subscribers):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()

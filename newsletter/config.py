@@ -1,0 +1,226 @@
+"""newsletter.toml + environment -> ``Settings``, validated once at the edge.
+
+Relative paths are resolved against the config file's folder. Secrets (the SMTP password, the
+signing secret) are read only from the environment variables the config names.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from newsletter.errors import ConfigError
+
+CONFIG_ENV = "NEWSLETTER_CONFIG"
+DEFAULT_CONFIG = "newsletter.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class NewsletterSection(_Section):
+    name: str = "Newsletter"
+    timezone: str = "UTC"
+    language: str = "en"
+    database: str = "newsletter.db"
+    templates: str = ""
+    period: Literal["weekly"] = "weekly"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/Brussels)"
+            ) from exc
+        return value
+
+
+class SenderSection(_Section):
+    from_: str = Field("Newsletter <newsletter@example.org>", alias="from")
+    reply_to: str = ""
+    postal_address: str = ""
+    admin: str = ""  # where alerts go when a scheduled send fails
+
+
+class SourceSection(_Section):
+    name: str
+    url: str = ""
+    path: str = ""
+    label: str = ""
+    limit: Annotated[int, Field(ge=1)] | None = None
+    kind: Literal["feed", "items"] = "feed"
+    placement: Literal["auto", "links"] = "auto"  # "links": this source's items go to the further-links list
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceSection:
+        if bool(self.url) == bool(self.path):
+            raise ValueError("give exactly one of url or path")
+        return self
+
+
+class ThemeSection(_Section):
+    accent: str = "#0b5394"
+    logo: str = ""
+    footer: str = ""
+    date_format: str = "d MMMM y"  # a CLDR date pattern, e.g. "EEEE d MMMM y"
+
+
+class IssueSection(_Section):
+    subject: str = "{name}: {date}"
+    teasers: Annotated[int, Field(ge=0)] = 2
+    max_cards: Annotated[int, Field(ge=0)] = 12
+    max_links: Annotated[int, Field(ge=0)] = 10
+    min_items: Annotated[int, Field(ge=1)] = 1
+    summary_length: Annotated[int, Field(ge=40)] = 300
+    max_html_bytes: Annotated[int, Field(ge=10_000)] = 90_000
+
+
+class SubscribersSection(_Section):
+    csv: str = ""
+    sync: bool = True
+
+
+class DeliverySection(_Section):
+    transport: Literal["smtp", "maildir"] = "maildir"
+    maildir: str = "outbox"
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["tls", "starttls", "none"] = "starttls"
+    username: str = ""
+    password_env: str = "NEWSLETTER_SMTP_PASSWORD"
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+    connections: Annotated[int, Field(ge=1, le=64)] = 4
+    rate_per_second: Annotated[float, Field(ge=0)] = 0
+    rate_per_hour: Annotated[float, Field(ge=0)] = 0
+    max_attempts: Annotated[int, Field(ge=1)] = 8
+    retry_base_seconds: Annotated[float, Field(gt=0)] = 60.0
+    max_errors_in_a_row: Annotated[int, Field(ge=1)] = 20
+    dkim_key: str = ""
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+
+
+class ScheduleSection(_Section):
+    when: str = "fri 09:00"
+    grace_hours: Annotated[float, Field(gt=0)] = 12.0
+    retry_minutes: Annotated[float, Field(gt=0)] = 15.0
+
+
+class WebSection(_Section):
+    base_url: str = "http://127.0.0.1:8025"
+    secret_env: str = "NEWSLETTER_SECRET"
+    unsubscribe_mailto: str = ""
+
+
+class Settings(_Section):
+    newsletter: NewsletterSection = NewsletterSection()
+    sender: SenderSection = SenderSection.model_validate({})
+    sources: tuple[SourceSection, ...] = ()
+    theme: ThemeSection = ThemeSection()
+    issue: IssueSection = IssueSection()
+    subscribers: SubscribersSection = SubscribersSection()
+    delivery: DeliverySection = DeliverySection()
+    schedule: ScheduleSection = ScheduleSection()
+    web: WebSection = WebSection()
+    # Folder of the config file; relative paths in the settings are relative to it.
+    root: Path = Path(".")
+
+    def path(self, value: str) -> Path:
+        """A path from the config, resolved against the config file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.newsletter.timezone)
+
+    @property
+    def database_url(self) -> str:
+        db = self.newsletter.database
+        if "://" in db:
+            return db
+        return f"sqlite:///{self.path(db)}"
+
+    @property
+    def smtp_password(self) -> str:
+        return os.environ.get(self.delivery.password_env, "")
+
+    @property
+    def secret(self) -> str:
+        """The signing secret for unsubscribe links; derived from the database path when unset."""
+        value = os.environ.get(self.web.secret_env, "")
+        if value:
+            return value
+        return "newsletter-insecure-default:" + self.database_url
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate the config; every problem names the file and the key."""
+    file = config_path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: no such config file",
+            hint="run `newsletter init` to write one, or pass --config PATH",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}", hint="check the quoting near that line") from exc
+    return parse_settings(data, file)
+
+
+def parse_settings(data: dict, file: Path) -> Settings:
+    try:
+        return Settings.model_validate({**data, "root": file.resolve().parent})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file), hint=_hint(exc)) from None
+
+
+def _describe(exc: ValidationError, file: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        key = _key(err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{file}: unknown key {key}")
+        elif err["type"] == "missing":
+            lines.append(f"{file}: {key} is required")
+        else:
+            value = err.get("input")
+            shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+            lines.append(f"{file}: {key}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _key(loc: tuple) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part + 1}]" if parts else f"[{part + 1}]"
+        elif part == "from_":
+            parts.append("from")
+        else:
+            parts.append(str(part))
+    return ".".join(parts) or "(top level)"
+
+
+def _hint(exc: ValidationError) -> str:
+    if any(err["type"] == "extra_forbidden" for err in exc.errors()):
+        return "check the spelling against newsletter.example.toml, which lists every key"
+    return "newsletter.example.toml documents every key with its default"

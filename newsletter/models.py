@@ -1,0 +1,105 @@
+"""Plain frozen data passed between the stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+DeliveryState = Literal["pending", "sent", "deferred", "failed", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One story: what a card, a teaser or a further link shows."""
+
+    title: str
+    link: str
+    summary: str = ""
+    published: datetime | None = None
+    source: str = ""
+    label: str = ""
+    image: str = ""
+    is_video: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "link": self.link,
+            "summary": self.summary,
+            "published": self.published.isoformat() if self.published else None,
+            "source": self.source,
+            "label": self.label,
+            "image": self.image,
+            "is_video": self.is_video,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Item:
+        published = data.get("published")
+        return cls(
+            title=str(data.get("title", "")),
+            link=str(data.get("link", "")),
+            summary=str(data.get("summary", "") or ""),
+            published=datetime.fromisoformat(published) if published else None,
+            source=str(data.get("source", "") or ""),
+            label=str(data.get("label", "") or ""),
+            image=str(data.get("image", "") or ""),
+            is_video=bool(data.get("is_video", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The span of time one issue covers, in the newsletter's time zone."""
+
+    key: str  # e.g. "2023-W46": one issue per key
+    start: datetime  # aware; items published at or after this
+    end: datetime  # aware; and before this (the as-of time, the issue's cutoff)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """The period's draft: what will be sent, in order."""
+
+    period: Period
+    headline: Item | None
+    cards: tuple[Item, ...] = ()
+    links: tuple[Item, ...] = ()
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        head = (self.headline,) if self.headline else ()
+        return head + self.cards + self.links
+
+    @property
+    def is_empty(self) -> bool:
+        return self.headline is None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    email: str
+    name: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedIssue:
+    """An issue rendered once; per-recipient values are ``@@token@@`` placeholders in html and text."""
+
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    period_key: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What the transport said about one message."""
+
+    state: DeliveryState
+    code: int = 0
+    reply: str = ""

@@ -1,0 +1,212 @@
+"""The whole flow for one period, as `newsletter send`, `preview` and the scheduler run it.
+
+    sync subscribers -> collect (or reuse the frozen draft) -> render -> freeze -> enqueue -> deliver
+
+Every shell calls these functions; none of them prints.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from newsletter import store
+from newsletter.collect import collect, issue_from_draft, period_of, story_key
+from newsletter.compose import Composer
+from newsletter.config import Settings
+from newsletter.deliver import DeliverySummary, Observer, deliver
+from newsletter.models import Issue, RenderedIssue, Subscriber
+from newsletter.render import render_issue
+from newsletter.subscribers import read_csv, sync
+from newsletter.transports import Transport, transport_for
+
+PREVIEW_SUBSCRIBER = Subscriber(email="reader@example.org", name="Alex Reader")
+
+
+@dataclass(slots=True)
+class SendOutcome:
+    """What a send did: ``state`` is sent, partial, paused, nothing-new, already-sent or dry-run."""
+
+    state: str
+    message: str
+    period_key: str = ""
+    summary: DeliverySummary | None = None
+    warnings: list[str] = field(default_factory=list)
+    recipients: int = 0
+
+
+def sync_subscribers(settings: Settings, engine: Engine) -> list[str]:
+    """Bring the store in line with the configured CSV; return the problems as warnings."""
+    if not settings.subscribers.csv:
+        return []
+    report = read_csv(settings.path(settings.subscribers.csv))
+    counts = sync(engine, report, remove_missing=settings.subscribers.sync)
+    notes = [p + " (row skipped)" for p in report.problems] + report.notes
+    if counts["suppressed"]:
+        notes.append(
+            f"{counts['suppressed']} address(es) in the CSV unsubscribed or bounced earlier; not re-added"
+        )
+    return notes
+
+
+def draft_issue(settings: Settings, engine: Engine, as_of: datetime) -> tuple[Issue, list[str]]:
+    """The period's issue: collected (or refreshed) while a draft, as frozen once sending began."""
+    issue, results = collect(settings, engine, as_of)
+    warnings = []
+    for result in results:
+        if result.error is not None:
+            text = str(result.error)
+            if result.failures_in_a_row > 1:
+                text += f" (failed {result.failures_in_a_row} runs in a row)"
+            warnings.append(text)
+    return issue, warnings
+
+
+def rendered_for(settings: Settings, engine: Engine, issue: Issue) -> RenderedIssue:
+    """The frozen rendering when the issue is already being sent, so every recipient gets the same email."""
+    row = store.get_issue(engine, issue.period.key)
+    if row is not None and row.state != "draft" and row.html:
+        return RenderedIssue(
+            subject=row.subject, preheader="", html=row.html, text=row.text, period_key=row.period_key
+        )
+    return render_issue(settings, issue)
+
+
+def send(
+    settings: Settings,
+    engine: Engine,
+    as_of: datetime,
+    *,
+    dry_run: bool = False,
+    retry_failed: bool = False,
+    transport: Transport | None = None,
+    observer: Observer | None = None,
+    stop: threading.Event | None = None,
+    max_wait: float = 0.0,
+) -> SendOutcome:
+    """What the scheduler does once: collect if needed, render, deliver; resumes an unfinished send."""
+    warnings = sync_subscribers(settings, engine)
+    issue, feed_warnings = draft_issue(settings, engine, as_of)
+    warnings += feed_warnings
+    key = issue.period.key
+    row = store.get_issue(engine, key)
+    if row is not None and retry_failed:
+        store.retry_failed(engine, row.id)
+        row = store.get_issue(engine, key)
+    if row is not None and row.state == "sent":
+        return SendOutcome(
+            "already-sent",
+            f"issue {key} was sent on {row.sent_at:%Y-%m-%d %H:%M %Z}; nothing to do",
+            key,
+            warnings=warnings,
+        )
+    if row is None or (row.state == "draft" and len(issue.items) < settings.issue.min_items):
+        since = issue.period.start.astimezone(settings.zone)
+        return SendOutcome(
+            "nothing-new", f"nothing new since {since:%Y-%m-%d %H:%M %Z}", key, warnings=warnings
+        )
+    rendered = rendered_for(settings, engine, issue)
+    warnings += list(rendered.warnings)
+    if dry_run:
+        active = store.count_subscribers(engine).get("active", 0)
+        pending = active if row.state == "draft" else _unsent(engine, row.id)
+        return SendOutcome(
+            "dry-run",
+            f"would send {rendered.subject!r} to {pending} subscriber(s)",
+            key,
+            warnings=warnings,
+            recipients=pending,
+        )
+    transport = transport or transport_for(settings)
+    with store.send_lock(settings.database_url):
+        transport.open()  # a refused connection stops here, before anything is recorded
+        keys = [story_key(i.link) for i in issue.items]
+        store.mark_issue_sending(engine, row.id, rendered.subject, rendered.html, rendered.text, keys)
+        store.enqueue(engine, row.id)
+        summary = deliver(
+            settings,
+            engine,
+            row.id,
+            rendered,
+            transport=transport,
+            observer=observer,
+            stop=stop,
+            max_wait=max_wait,
+        )
+    return SendOutcome(_state(summary), _message(key, summary), key, summary, warnings)
+
+
+def _unsent(engine: Engine, issue_id: int) -> int:
+    counts = store.ledger_counts(engine, issue_id)
+    return counts.get("pending", 0) + counts.get("deferred", 0)
+
+
+def _state(summary: DeliverySummary) -> str:
+    if summary.paused:
+        return "paused"
+    return "sent" if summary.finished else "partial"
+
+
+def _message(key: str, summary: DeliverySummary) -> str:
+    c = summary.counts
+    text = (
+        f"issue {key}: {c.get('sent', 0)} sent, {c.get('deferred', 0) + c.get('pending', 0)} waiting, "
+        f"{c.get('failed', 0)} failed"
+    )
+    if summary.paused:
+        text += f"; {summary.paused}"
+    elif not summary.finished and summary.next_attempt:
+        text += (
+            f"; next attempt at {datetime.fromtimestamp(summary.next_attempt):%Y-%m-%d %H:%M:%S}"
+            " (run `newsletter send` again, or leave it to the scheduler)"
+        )
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    issue: Issue
+    rendered: RenderedIssue
+    html: Path
+    text: Path
+    eml: Path
+    warnings: list[str]
+
+
+def preview(
+    settings: Settings,
+    engine: Engine,
+    as_of: datetime,
+    out_dir: Path,
+    subscriber: Subscriber = PREVIEW_SUBSCRIBER,
+) -> Preview:
+    """Render the period's draft and write issue.html, issue.txt and issue.eml, personalised for ``subscriber``."""
+    issue, warnings = draft_issue(settings, engine, as_of)
+    rendered = rendered_for(settings, engine, issue)
+    composer = Composer(settings, rendered)
+    values = composer.values(subscriber)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = out_dir / "issue.html", out_dir / "issue.txt", out_dir / "issue.eml"
+    paths[0].write_text(fill(rendered.html, values, html_escape=True), encoding="utf-8")
+    paths[1].write_text(fill(rendered.text, values), encoding="utf-8")
+    paths[2].write_bytes(composer.compose(subscriber))
+    return Preview(issue, rendered, *paths, warnings=warnings + list(rendered.warnings))
+
+
+def fill(body: str, values: dict[str, str], *, html_escape: bool = False) -> str:
+    import html
+
+    from newsletter.render.tokens import TOKEN
+
+    return TOKEN.sub(
+        lambda m: html.escape(values.get(m[1], "")) if html_escape else values.get(m[1], ""), body
+    )
+
+
+def stored_issue(settings: Settings, engine: Engine, period_key: str) -> Issue | None:
+    row = store.get_issue(engine, period_key)
+    return issue_from_draft(settings, period_of(row), row.draft) if row else None

@@ -1,0 +1,173 @@
+"""Render an Issue once: Jinja -> MJML -> HTML -> inlined CSS, plus the plain-text part."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import jinja2
+from babel.core import UnknownLocaleError
+from babel.dates import format_date
+
+from newsletter.config import Settings
+from newsletter.errors import RenderError
+from newsletter.models import Issue, Item, RenderedIssue
+from newsletter.render.html import inline_css, mjml_to_html
+from newsletter.render.templates import render_template, template_environment
+from newsletter.render.tokens import SubscriberTokens, token
+
+HTML_TEMPLATE = "digest.mjml.j2"
+TEXT_TEMPLATE = "digest.txt.j2"
+PREHEADER_CHARS = 140
+log = logging.getLogger(__name__)
+
+LABELS = {
+    "en": {
+        "read_more": "Read more",
+        "watch_video": "Watch Video",
+        "video": "Video",
+        "further": "More news",
+        "view_in_browser": "View in browser",
+        "unsubscribe": "Unsubscribe",
+        "why": "You receive this email because you subscribed to {name}.",
+    },
+    "fr": {
+        "read_more": "Lire la suite",
+        "watch_video": "Voir la vidéo",
+        "video": "Vidéo",
+        "further": "Autres nouvelles",
+        "view_in_browser": "Voir dans le navigateur",
+        "unsubscribe": "Se désabonner",
+        "why": "Vous recevez ce courriel car vous êtes abonné(e) à {name}.",
+    },
+}
+
+
+def sender_name(settings: Settings) -> str:
+    from email.utils import parseaddr
+
+    name, address = parseaddr(settings.sender.from_)
+    return name or settings.newsletter.name or address
+
+
+def format_day(day: datetime, settings: Settings) -> str:
+    try:
+        return format_date(day.date(), format=settings.theme.date_format, locale=settings.newsletter.language)
+    except (UnknownLocaleError, ValueError) as exc:
+        raise RenderError(
+            f"cannot format the date for language {settings.newsletter.language!r}: {exc}",
+            hint="set [newsletter] language to a code such as en, fr or de-CH",
+        ) from exc
+
+
+def subject_for(settings: Settings, issue: Issue) -> str:
+    values = {
+        "name": settings.newsletter.name,
+        "date": format_day(issue.period.end, settings),
+        "headline": issue.headline.title if issue.headline else "",
+    }
+    try:
+        return settings.issue.subject.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise RenderError(
+            f"[issue] subject {settings.issue.subject!r}: unknown placeholder {exc}",
+            hint="use {name}, {date} or {headline}",
+        ) from exc
+
+
+def _item_context(item: Item, settings: Settings, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        **item.to_dict(),
+        "date": format_day(item.published, settings) if item.published else "",
+        "cta": labels["watch_video"] if item.is_video else labels["read_more"],
+    }
+
+
+def teasers_of(issue: Issue, count: int) -> list[Item]:
+    """The headline first, then videos, then the other cards."""
+    head = [issue.headline] if issue.headline else []
+    videos = [c for c in issue.cards if c.is_video]
+    others = [c for c in issue.cards if not c.is_video]
+    return (head + videos + others)[:count]
+
+
+def archive_url(settings: Settings, period_key: str) -> str:
+    return f"{settings.web.base_url.rstrip('/')}/archive/{period_key}"
+
+
+def context_for(settings: Settings, issue: Issue) -> dict[str, Any]:
+    lang = settings.newsletter.language.split("-")[0].lower()
+    labels = dict(LABELS.get(lang, LABELS["en"]))
+    labels["why"] = labels["why"].format(name=settings.newsletter.name)
+    teasers = teasers_of(issue, settings.issue.teasers)
+    preheader = " · ".join(t.title for t in teasers or issue.items[:2])
+    if len(preheader) > PREHEADER_CHARS:
+        preheader = preheader[: PREHEADER_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+    def ctx(item: Item) -> dict[str, Any]:
+        return _item_context(item, settings, labels)
+
+    return {
+        "newsletter": {"name": settings.newsletter.name, "language": settings.newsletter.language},
+        "sender": {"name": sender_name(settings), "postal_address": settings.sender.postal_address},
+        "theme": settings.theme,
+        "labels": labels,
+        "issue": {"date": format_day(issue.period.end, settings), "key": issue.period.key},
+        "subject": subject_for(settings, issue),
+        "preheader": preheader,
+        "teasers": [ctx(i) for i in teasers],
+        "headline": ctx(issue.headline) if issue.headline else None,
+        "cards": [ctx(i) for i in issue.cards],
+        "links": [ctx(i) for i in issue.links],
+        "subscriber": SubscriberTokens(),
+        "unsubscribe_url": token("unsubscribe_url"),
+        "archive_url": archive_url(settings, issue.period.key),
+    }
+
+
+def render_once(settings: Settings, issue: Issue, env: jinja2.Environment | None = None) -> RenderedIssue:
+    """One pass through Jinja, MJML and premailer, with no size check."""
+    if env is None:
+        user = settings.path(settings.newsletter.templates) if settings.newsletter.templates else None
+        env = template_environment(user)
+    context = context_for(settings, issue)
+    mjml_source = render_template(env, HTML_TEMPLATE, context)
+    html = inline_css(mjml_to_html(mjml_source, HTML_TEMPLATE))
+    text = render_template(env, TEXT_TEMPLATE, context)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return RenderedIssue(
+        subject=context["subject"],
+        preheader=context["preheader"],
+        html=html,
+        text=text,
+        period_key=issue.period.key,
+    )
+
+
+def render_issue(settings: Settings, issue: Issue) -> RenderedIssue:
+    """Render the issue; cards that would push the HTML past the size budget move to further links."""
+    user = settings.path(settings.newsletter.templates) if settings.newsletter.templates else None
+    env = template_environment(user)
+    rendered = render_once(settings, issue, env)
+    budget = settings.issue.max_html_bytes
+    warnings: list[str] = []
+    while len(rendered.html.encode("utf-8")) > budget and issue.cards:
+        size = len(rendered.html.encode("utf-8"))
+        per_card = max(1, (size - _base_size(settings, issue, env)) // max(1, len(issue.cards)))
+        keep = max(0, len(issue.cards) - max(1, -(-(size - budget) // per_card)))
+        moved = issue.cards[keep:]
+        issue = replace(issue, cards=issue.cards[:keep], links=moved + issue.links)
+        warnings.append(
+            f"the HTML was {size} bytes, over the {budget}-byte budget: moved {len(moved)} card(s) to further links"
+        )
+        rendered = render_once(settings, issue, env)
+    for warning in warnings:
+        log.warning(warning)
+    return replace(rendered, warnings=tuple(warnings))
+
+
+def _base_size(settings: Settings, issue: Issue, env: jinja2.Environment) -> int:
+    return len(render_once(settings, replace(issue, cards=()), env).html.encode("utf-8"))

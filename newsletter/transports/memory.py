@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from newsletter.models import DeliveryResult
+
+
+@dataclass
+class MemoryTransport:
+    """Keeps every message in a list; answers can be scripted per recipient for tests."""
+
+    sent: list[tuple[str, str, bytes]] = field(default_factory=list)
+    answers: dict[str, DeliveryResult] = field(default_factory=dict)
+
+    def open(self) -> None:
+        pass
+
+    def send(self, sender: str, recipient: str, data: bytes) -> DeliveryResult:
+        answer = self.answers.get(recipient, DeliveryResult("sent", 250, "OK"))
+        if answer.state == "sent":
+            self.sent.append((sender, recipient, data))
+        return answer
+
+    def close(self) -> None:
+        pass
