@@ -49,9 +49,9 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
 
 
 def _register() -> None:
-    from newsletter.cli import issue, project, subscribers
+    from newsletter.cli import draft, preview, project, send, subscribers
 
-    for module in (project, issue, subscribers):
+    for module in (project, draft, preview, send, subscribers):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -1,85 +1,17 @@
-"""The issue's commands: collect, preview, send, status."""
+"""`newsletter send` and `newsletter status`: delivering the issue and what became of it."""
 
 from __future__ import annotations
 
 import sys
 from datetime import datetime
-from pathlib import Path
 
 import click
 from rich.table import Table
 
 from newsletter import store
-from newsletter.cli.common import as_of_option, console, err_console, moment, open_store, settings_from, warn
+from newsletter.cli.common import as_of_option, console, moment, open_store, settings_from, warn
 from newsletter.cli.progress import SendProgress
-from newsletter.models import Issue, Item
-from newsletter.pipeline import draft_issue, preview, send
-
-
-def issue_table(issue: Issue) -> Table:
-    table = Table(
-        title=f"Issue {issue.period.key}: {issue.period.start:%Y-%m-%d %H:%M} to "
-        f"{issue.period.end:%Y-%m-%d %H:%M %Z}",
-        title_justify="left",
-    )
-    for column in ("", "title", "source", "date"):
-        table.add_column(column, overflow="fold")
-
-    def add(role: str, item: Item) -> None:
-        when = f"{item.published:%Y-%m-%d}" if item.published else "-"
-        title = ("[video] " if item.is_video else "") + item.title
-        table.add_row(role, title, item.source, when)
-
-    if issue.headline:
-        add("headline", issue.headline)
-    for n, item in enumerate(issue.cards, start=1):
-        add(f"card {n}", item)
-    for item in issue.links:
-        add("link", item)
-    return table
-
-
-@click.command()
-@as_of_option
-@click.pass_context
-def collect(ctx: click.Context, as_of: datetime | None) -> None:
-    """Build (or refresh) the period's draft from the sources and print it."""
-    settings = settings_from(ctx)
-    engine = open_store(settings)
-    issue, warnings = draft_issue(settings, engine, moment(settings, as_of))
-    warn(warnings)
-    if issue.is_empty:
-        console.print(f"Nothing new since {issue.period.start:%Y-%m-%d %H:%M %Z}.")
-        return
-    console.print(issue_table(issue))
-
-
-@click.command("preview")
-@as_of_option
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="preview",
-    show_default=True,
-    help="Folder for issue.html, issue.txt and issue.eml.",
-)
-@click.option("--open", "open_browser", is_flag=True, help="Open issue.html in the web browser.")
-@click.pass_context
-def preview_command(ctx: click.Context, as_of: datetime | None, out: Path, open_browser: bool) -> None:
-    """Render the period's draft to html, txt and eml files, exactly as it will be sent."""
-    settings = settings_from(ctx)
-    engine = open_store(settings)
-    result = preview(settings, engine, moment(settings, as_of), out)
-    warn(result.warnings)
-    if result.issue.is_empty:
-        err_console.print("[yellow]note:[/] the draft is empty: nothing new in this period")
-    console.print(f"subject: {result.rendered.subject}")
-    console.print(f"html:    {result.html}  ({len(result.rendered.html.encode()) // 1024} KB)")
-    console.print(f"text:    {result.text}")
-    console.print(f"eml:     {result.eml}")
-    if open_browser:
-        click.launch(str(result.html.resolve()))
+from newsletter.pipeline import send
 
 
 @click.command("send")
@@ -162,4 +94,4 @@ def status(ctx: click.Context, failed: bool) -> None:
             console.print(f"{r['period_key']}  {r['email']}  {r['code']} {r['reply']}")
 
 
-COMMANDS = [collect, preview_command, send_command, status]
+COMMANDS = [send_command, status]
