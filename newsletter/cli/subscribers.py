@@ -48,7 +48,8 @@ def check(file: Path) -> None:
 
 @subscribers.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True), default="-")
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "removed"]))
+@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "removed"]),
+              help="Only subscribers with this status.")
 @click.pass_context
 def export_command(ctx: click.Context, file: str, status: str | None) -> None:
     """Write the list as CSV to FILE (default: standard output)."""
@@ -60,7 +61,8 @@ def export_command(ctx: click.Context, file: str, status: str | None) -> None:
 
 
 @subscribers.command("list")
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "removed"]))
+@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "removed"]),
+              help="Only subscribers with this status.")
 @click.pass_context
 def list_command(ctx: click.Context, status: str | None) -> None:
     """Show the subscribers, with their status and its cause."""
