@@ -29,7 +29,8 @@ def check_digest(data: bytes) -> email.message.EmailMessage:
 
 
 def test_send_to_maildir_delivers_once(example: Path) -> None:
-    first = run_cli("--config", str(example), "send", "--as-of", "2023-11-17")
+    # the command as the README and the issue give it: --config after the command name
+    first = run_cli("send", "--config", str(example), "--as-of", "2023-11-17")
     assert first.returncode == 0, first.stderr
     assert "4 sent" in first.stdout
     box = mailbox.Maildir(example.parent / "outbox", create=False)

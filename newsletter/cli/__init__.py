@@ -17,7 +17,35 @@ from newsletter.cli.common import err_console
 from newsletter.errors import NewsletterError
 
 
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        root = ctx.find_root()
+        root.obj = {**(root.obj or {}), "config": value}
+
+
+def _with_config_option(command: click.Command) -> None:
+    """Accept --config after the command name too (`newsletter send --config x.toml`)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_config_option(sub)
+        return
+    if not any(p.name == "config_here" for p in command.params):
+        command.params.append(
+            click.Option(
+                ["--config", "config_here"],
+                type=click.Path(dir_okay=False),
+                expose_value=False,
+                callback=_remember_config,
+                help="The config file (same as `newsletter --config`).",
+            )
+        )
+
+
 class NewsletterGroup(click.Group):
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _with_config_option(cmd)
+        super().add_command(cmd, name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -45,7 +73,7 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    ctx.obj = {"config": config}
+    ctx.obj = {"config": config, **(ctx.obj or {})}
 
 
 def _register() -> None:
