@@ -44,7 +44,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from newsletter.errors import StoreError
 
@@ -409,6 +409,61 @@ def count_subscribers(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(select(subscribers.c.status, func.count()).group_by(subscribers.c.status)).all()
     return {status: n for status, n in rows}
+
+
+# --- the web app: unsubscribe, resubscribe, archive ---------------------------------------
+
+
+def unsubscribe_address(engine: Engine, email: str, cause: str) -> bool:
+    """Put an address on the suppression list; True when this call changed it.
+
+    An address the store does not know is added as unsubscribed, so no later import adds it.
+    Repeating the call changes nothing (the first time and cause stay).
+    """
+    email = email.lower()
+    s = subscribers
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(
+                update(s)
+                .where(s.c.email == email, s.c.status != "unsubscribed")
+                .values(status="unsubscribed", cause=cause, changed_at=now())
+            )
+            if result.rowcount:
+                return True
+            if conn.execute(select(s.c.id).where(s.c.email == email)).first() is not None:
+                return False
+            conn.execute(
+                insert(s).values(
+                    email=email, name="", fields="{}", status="unsubscribed", changed_at=now(), cause=cause
+                )
+            )
+            return True
+    except IntegrityError:  # another request added the same address at the same instant
+        return False
+
+
+def resubscribe_address(engine: Engine, email: str, cause: str) -> bool:
+    """Make an unsubscribed address active again; True when it was unsubscribed (bounced stays bounced)."""
+    s = subscribers
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(s)
+            .where(s.c.email == email.lower(), s.c.status == "unsubscribed")
+            .values(status="active", cause=cause, changed_at=now())
+        )
+    return result.rowcount == 1
+
+
+def archived_issues(engine: Engine) -> list[IssueRow]:
+    """Issues whose email has gone out (or is going out), newest first: what the archive shows."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(issues)
+            .where(issues.c.state.in_(("sending", "sent")), issues.c.html != "")
+            .order_by(issues.c.period_end.desc())
+        ).all()
+    return [_issue_row(r) for r in rows]
 
 
 # --- runs ---------------------------------------------------------------------------------

@@ -1,5 +1,12 @@
 """The subscriber list: CSV in and out, validation, and the suppression list.
 
+A CSV is ours (``email,name,extra...``), Mailchimp's export ("Email Address", "First Name",
+"Last Name") or listmonk's (``email,name,attributes`` with the attributes as JSON); headers in any
+case, UTF-8 with or without a BOM, comma, semicolon or tab. Every bad row is reported with its line
+number and kept out; the good rows are kept. An address that unsubscribed or bounced is never made
+active again by an import: only ``add_subscriber(..., resubscribe=True)`` or the subscriber's own
+click on the web page does that.
+
 Unsubscribe tokens live here too: they are how a subscriber leaves the list.
 """
 
@@ -14,7 +21,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, insert, select, update
@@ -27,21 +34,81 @@ EMAIL_COLUMNS = ("email", "email address", "e-mail", "e-mail address", "mail")
 NAME_COLUMNS = ("name", "full name")
 FIRST_COLUMNS = ("first name", "firstname", "fname")
 LAST_COLUMNS = ("last name", "lastname", "lname")
+# Columns that describe the row rather than the person: never template fields.
+STATUS_COLUMN = "status"
+META_COLUMNS = frozenset(
+    {
+        "status",
+        "changed_at",
+        "cause",
+        "attributes",
+        # listmonk
+        "uuid",
+        "created_at",
+        "updated_at",
+        # Mailchimp
+        "member_rating",
+        "optin_time",
+        "optin_ip",
+        "confirm_time",
+        "confirm_ip",
+        "latitude",
+        "longitude",
+        "gmtoff",
+        "dstoff",
+        "timezone",
+        "cc",
+        "region",
+        "last_changed",
+        "leid",
+        "euid",
+        "notes",
+        "tags",
+        "unsub_time",
+        "unsub_campaign_title",
+        "unsub_campaign_id",
+        "unsub_reason",
+        "unsub_reason_other",
+        "clean_time",
+        "clean_campaign_title",
+        "clean_campaign_id",
+    }
+)
+# A row whose status says the person left (ours, listmonk's "blocklisted", Mailchimp's "cleaned")
+# is recorded as suppressed, never as active. Mailchimp's unsubscribed and cleaned exports carry
+# no status column but an UNSUB_TIME or CLEAN_TIME one.
+LEFT_STATUSES = {
+    "unsubscribed": "unsubscribed",
+    "blocklisted": "unsubscribed",
+    "blacklisted": "unsubscribed",
+    "bounced": "bounced",
+    "cleaned": "bounced",
+}
+SUPPRESSED = ("unsubscribed", "bounced")
+DELIMITERS = ",;\t"
 
 
 @dataclass(slots=True)
 class CsvReport:
-    """What reading a CSV found: the good rows, and a line-numbered problem for each bad one."""
+    """What reading a CSV found: the good rows, and a line-numbered problem for each bad one.
+
+    ``suppressed`` maps an address the file itself marks as gone (a status column saying
+    unsubscribed, bounced, blocklisted or cleaned) to that status; such rows are not in ``subscribers``.
+    """
 
     subscribers: list[Subscriber] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    suppressed: dict[str, str] = field(default_factory=dict)
 
 
 def normalise_email(value: str) -> str:
     """Validate syntax (no DNS) and return the address in lower case; raise ValueError with the reason."""
+    value = value.strip()
+    if not value:
+        raise ValueError("no email address")
     try:
-        result = validate_email(value.strip(), check_deliverability=False)
+        result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
     return result.normalized.lower()
@@ -60,70 +127,155 @@ def read_csv(path: Path) -> CsvReport:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
         raise SubscriberError(
-            f"{path}: not UTF-8 (byte {exc.start})", hint="save the file as UTF-8 CSV"
+            f"{path}: line {line}: not UTF-8 (byte {exc.start})",
+            hint="save the file as UTF-8 CSV (in a spreadsheet: 'CSV UTF-8')",
         ) from exc
     return parse_csv(text, str(path))
 
 
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV, judged by its header line: the most frequent of , ; and tab outside quotes."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in header_line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties go to the comma, listed first
+    return best if counts[best] else ","
+
+
 def parse_csv(text: str, name: str) -> CsvReport:
-    """Parse a subscribers CSV: ours, Mailchimp's or listmonk's export; comma or semicolon."""
+    """Parse a subscribers CSV: ours, Mailchimp's or listmonk's export; comma, semicolon or tab."""
     report = CsvReport()
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         return report
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = [h.strip().lower() for h in next(reader)]
+    first_line = next(line for line in text.splitlines() if line.strip())
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line), strict=False)
+    header: list[str] = []
+    while not header:
+        header = [h.strip().lower() for h in next(reader)]
+        if not any(header):
+            header = []
+    header_line = reader.line_num
     email_col = next((i for i, h in enumerate(header) if h in EMAIL_COLUMNS), None)
     if email_col is None:
         raise SubscriberError(
-            f"{name}: line 1: no email column in the header {header}",
-            hint="the first line must name the columns, one of them 'email'",
+            f"{name}: line {header_line}: no email column in the header {header}",
+            hint="the first line must name the columns, one of them 'email' (or Mailchimp's 'Email Address')",
         )
-    seen: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        cells = {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header)}
-        try:
-            email = normalise_email(row[email_col] if email_col < len(row) else "")
-        except ValueError as exc:
-            shown = row[email_col] if email_col < len(row) else ""
-            report.problems.append(f"{name}: line {line}: {shown!r}: {exc}")
-            continue
-        if email in seen:
-            report.notes.append(f"{name}: line {line}: {email} repeats line {seen[email]}; merged")
-            continue
-        seen[email] = line
-        report.subscribers.append(_subscriber(email, cells, header[email_col]))
+    seen: dict[str, tuple[int, Subscriber]] = {}
+    end = header_line
+    try:
+        for row in reader:
+            line, end = end + 1, reader.line_num  # a quoted cell may span lines: report where the row starts
+            if not any(cell.strip() for cell in row):
+                continue
+            _read_row(report, seen, name, line, header, email_col, row)
+    except csv.Error as exc:
+        report.problems.append(f"{name}: line {reader.line_num}: {exc}; the rest of the file was not read")
+    report.subscribers = [sub for _line, sub in seen.values()]
     return report
 
 
-def _subscriber(email: str, cells: dict[str, str], email_header: str) -> Subscriber:
+def _read_row(
+    report: CsvReport,
+    seen: dict[str, tuple[int, Subscriber]],
+    name: str,
+    line: int,
+    header: list[str],
+    email_col: int,
+    row: list[str],
+) -> None:
+    cells = {h: _unquote(row[i].strip() if i < len(row) else "") for i, h in enumerate(header) if h}
+    shown = cells.get(header[email_col], "")
+    try:
+        email = normalise_email(shown)
+    except ValueError as exc:
+        report.problems.append(f"{name}: line {line}: {shown!r}: {exc}")
+        return
+    subscriber, note = _subscriber(email, cells, header[email_col])
+    if note:
+        report.notes.append(f"{name}: line {line}: {note}")
+    left = _left_status(cells)
+    if left:
+        report.suppressed[email] = left
+        seen.pop(email, None)
+        return
+    if email in report.suppressed:
+        return
+    if email in seen:
+        first, earlier = seen[email]
+        seen[email] = (first, _merge(earlier, subscriber))
+        report.notes.append(f"{name}: line {line}: {email} repeats line {first}; merged into it")
+        return
+    seen[email] = (line, subscriber)
+
+
+def _unquote(cell: str) -> str:
+    """Undo ``safe_cell``: our own export read back gives the values it was made from."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] and cell[1] in "=+-@\t\r" else cell
+
+
+def _left_status(cells: dict[str, str]) -> str:
+    status = LEFT_STATUSES.get(cells.get(STATUS_COLUMN, "").lower(), "")
+    if not status and cells.get("unsub_time"):
+        status = "unsubscribed"
+    if not status and cells.get("clean_time"):
+        status = "bounced"
+    return status
+
+
+def _merge(first: Subscriber, later: Subscriber) -> Subscriber:
+    """A repeated address: the first row's values win, the later row fills what the first left empty."""
+    fields = {**later.fields, **{k: v for k, v in first.fields.items() if v}}
+    return Subscriber(email=first.email, name=first.name or later.name, fields=fields)
+
+
+def _subscriber(email: str, cells: dict[str, str], email_header: str) -> tuple[Subscriber, str]:
     name = next((cells[c] for c in NAME_COLUMNS if cells.get(c)), "")
     first = next((cells[c] for c in FIRST_COLUMNS if cells.get(c)), "")
     last = next((cells[c] for c in LAST_COLUMNS if cells.get(c)), "")
     if not name:
         name = " ".join(p for p in (first, last) if p)
-    used = {email_header, *NAME_COLUMNS}
-    fields = {k: v for k, v in cells.items() if k not in used and k != "attributes" and v}
-    if cells.get("attributes", "").startswith("{"):
-        try:
-            attributes = json.loads(cells["attributes"])
-            fields.update({k: str(v) for k, v in attributes.items() if isinstance(v, str | int | float)})
-        except (json.JSONDecodeError, AttributeError):
-            pass
-    return Subscriber(email=email, name=name, fields=fields)
+    used = {email_header, *NAME_COLUMNS, *META_COLUMNS}
+    fields = {k: v for k, v in cells.items() if k not in used and v}
+    attributes, note = _attributes(cells.get("attributes", ""))
+    fields.update(attributes)
+    return Subscriber(email=email, name=name, fields=fields), note
+
+
+def _attributes(raw: str) -> tuple[dict[str, str], str]:
+    """listmonk's attributes column: a JSON object whose values become template fields."""
+    if not raw.strip():
+        return {}, ""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return {}, f"attributes are not valid JSON ({exc.msg}); ignored"
+    if not isinstance(data, dict):
+        return {}, "attributes are not a JSON object; ignored"
+    return {str(k): _field_text(v) for k, v in data.items() if v is not None}, ""
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def sync(engine: Engine, report: CsvReport, *, remove_missing: bool) -> dict[str, int]:
     """Bring the store in line with a CSV: add new rows, update names; never re-activate a suppressed address.
 
-    With ``remove_missing``, active subscribers absent from the CSV stop receiving mail (status removed).
+    With ``remove_missing``, active subscribers absent from the CSV stop receiving mail (status
+    removed). Every update is conditional on the status read, so an unsubscribe that lands while
+    the sync runs is never overwritten.
     """
     counts = {"added": 0, "updated": 0, "suppressed": 0, "removed": 0, "reactivated": 0}
     wanted = {s.email: s for s in report.subscribers}
@@ -145,28 +297,60 @@ def sync(engine: Engine, report: CsvReport, *, remove_missing: bool) -> dict[str
                     )
                 )
                 counts["added"] += 1
-            elif row.status in ("unsubscribed", "bounced"):
+            elif row.status in SUPPRESSED:
                 counts["suppressed"] += 1
-            elif row.name != sub.name or row.fields != fields or row.status == "removed":
-                status = "active"
-                conn.execute(
+            elif row.status == "removed":
+                result = conn.execute(
                     update(table)
-                    .where(table.c.id == row.id)
-                    .values(name=sub.name, fields=fields, status=status)
+                    .where(table.c.id == row.id, table.c.status == "removed")
+                    .values(
+                        name=sub.name,
+                        fields=fields,
+                        status="active",
+                        changed_at=store.now(),
+                        cause="back in the CSV",
+                    )
                 )
-                counts["reactivated" if row.status == "removed" else "updated"] += 1
+                counts["reactivated"] += result.rowcount
+            elif row.name != sub.name or row.fields != fields:
+                conn.execute(update(table).where(table.c.id == row.id).values(name=sub.name, fields=fields))
+                counts["updated"] += 1
+        counts["suppressed"] += _record_left(conn, existing, report.suppressed)
         if remove_missing:
             gone = [
-                row.id for email, row in existing.items() if email not in wanted and row.status == "active"
+                row.id
+                for email, row in existing.items()
+                if email not in wanted and email not in report.suppressed and row.status == "active"
             ]
             for chunk in range(0, len(gone), 500):
                 conn.execute(
                     update(table)
-                    .where(table.c.id.in_(gone[chunk : chunk + 500]))
+                    .where(table.c.id.in_(gone[chunk : chunk + 500]), table.c.status == "active")
                     .values(status="removed", cause="not in the CSV", changed_at=store.now())
                 )
             counts["removed"] = len(gone)
     return counts
+
+
+def _record_left(conn: Any, existing: dict[str, Any], left: dict[str, str]) -> int:
+    """Addresses the CSV marks as gone join the suppression list (new ones too, so nobody adds them later)."""
+    table = store.subscribers
+    for email, status in left.items():
+        cause = f"marked {status} in the imported CSV"
+        row = existing.get(email)
+        if row is None:
+            conn.execute(
+                insert(table).values(
+                    email=email, name="", fields="{}", status=status, changed_at=store.now(), cause=cause
+                )
+            )
+        elif row.status not in SUPPRESSED:
+            conn.execute(
+                update(table)
+                .where(table.c.id == row.id, table.c.status.not_in(SUPPRESSED))
+                .values(status=status, changed_at=store.now(), cause=cause)
+            )
+    return len(left)
 
 
 def active_subscribers(engine: Engine) -> Iterator[store.SubscriberRow]:
@@ -184,32 +368,53 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def unsubscribe_token(secret: str, list_id: str, email: str) -> str:
-    """``<email, base64url>.<HMAC-SHA256 over list and email>``: verifiable without a database lookup."""
-    mac = hmac.new(secret.encode(), f"{list_id}\0{email.lower()}".encode(), hashlib.sha256).digest()
+def _signed(secret: str, purpose: str, list_id: str, email: str) -> str:
+    message = f"{purpose}{list_id}\0{email.lower()}".encode()
+    mac = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     return f"{_b64(email.lower().encode())}.{_b64(mac)}"
 
 
-def verify_unsubscribe_token(secret: str, list_id: str, token: str) -> str | None:
-    """The email address the token was made for, or None when it is forged, altered or truncated."""
+def _verified(secret: str, purpose: str, list_id: str, token: str) -> str | None:
     try:
         encoded, _mac = token.split(".", 1)
         email = _unb64(encoded).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return None
-    expected = unsubscribe_token(secret, list_id, email)
-    return email if hmac.compare_digest(expected.encode(), token.encode()) else None
+    expected = _signed(secret, purpose, list_id, email)
+    return email if hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace")) else None
+
+
+def unsubscribe_token(secret: str, list_id: str, email: str) -> str:
+    """``<email, base64url>.<HMAC-SHA256 over list and email>``: verifiable without a database lookup."""
+    return _signed(secret, "", list_id, email)
+
+
+def verify_unsubscribe_token(secret: str, list_id: str, token: str) -> str | None:
+    """The email address the token was made for, or None when it is forged, altered or truncated."""
+    return _verified(secret, "", list_id, token)
+
+
+def resubscribe_token(secret: str, list_id: str, email: str) -> str:
+    """Like the unsubscribe token, signed for another purpose: one cannot stand for the other."""
+    return _signed(secret, "resubscribe\0", list_id, email)
+
+
+def verify_resubscribe_token(secret: str, list_id: str, token: str) -> str | None:
+    return _verified(secret, "resubscribe\0", list_id, token)
 
 
 # --- one address at a time, and export ----------------------------------------------------
 
 
 def add_subscriber(engine: Engine, email: str, name: str = "", *, resubscribe: bool = False) -> str:
-    """Add or update one address; a suppressed address comes back only with ``resubscribe``."""
+    """Add or update one address; a suppressed address comes back only with ``resubscribe``.
+
+    Returns what happened: added, updated or reactivated.
+    """
     try:
         email = normalise_email(email)
     except ValueError as exc:
-        raise SubscriberError(f"{email!r}: {exc}") from None
+        raise SubscriberError(f"{email!r}: {exc}", hint="give one address, e.g. ada@example.org") from None
     row = store.get_subscriber(engine, email)
     table = store.subscribers
     with engine.begin() as conn:
@@ -221,23 +426,23 @@ def add_subscriber(engine: Engine, email: str, name: str = "", *, resubscribe: b
                     fields="{}",
                     status="active",
                     changed_at=store.now(),
-                    cause="added",
+                    cause="added by the operator",
                 )
             )
             return "added"
-        if row.status in ("unsubscribed", "bounced") and not resubscribe:
+        if row.status in SUPPRESSED and not resubscribe:
             raise SubscriberError(
                 f"{email} is {row.status} ({row.cause}); not re-added",
                 hint="only with their consent: `newsletter subscribers add --resubscribe`",
             )
-        values = {
-            "status": "active",
-            "changed_at": store.now(),
-            "cause": "resubscribed" if resubscribe else "added",
-        }
+        values: dict[str, Any] = {}
         if name:
             values["name"] = name
-        conn.execute(update(table).where(table.c.id == row.id).values(**values))
+        if row.status != "active":
+            cause = "resubscribed by the operator" if row.status in SUPPRESSED else "added by the operator"
+            values.update(status="active", changed_at=store.now(), cause=cause)
+        if values:
+            conn.execute(update(table).where(table.c.id == row.id).values(**values))
     return "updated" if row.status == "active" else "reactivated"
 
 
@@ -245,13 +450,15 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: str) -> str:
-    """Neutralise a cell a spreadsheet would run as a formula."""
+    """Neutralise a cell a spreadsheet would run as a formula (OWASP's advice: a leading quote)."""
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def export_csv(engine: Engine, out: IO[str], status: str | None = None) -> int:
+    """Write the list as CSV (our import format plus status, changed_at and cause); return the row count."""
     rows = list(store.iter_subscribers(engine, status=status))
-    extra = sorted({k for r in rows for k in r.fields})
+    reserved = {"email", "name", "status", "changed_at", "cause"}
+    extra = sorted({k for r in rows for k in r.fields} - reserved)
     writer = csv.writer(out)
     writer.writerow(["email", "name", *extra, "status", "changed_at", "cause"])
     for r in rows:
