@@ -1,15 +1,19 @@
 """The period's window, one story once, and the headline / cards / further links selection.
 
 A draft is stored per period as JSON: the candidate items found in the window and the editor's
-choices (pin a headline, drop, move, add). Selection applies the choices to the candidates each
-time, so re-collecting refreshes the candidates and keeps the choices.
+choices. Selection applies the choices to the candidates each time, so re-collecting refreshes
+the candidates and keeps the choices::
+
+    {"candidates": [{"key", "placement", "item"}, ...],
+     "choices": {"headline": key, "drop": [key], "order": [key], "add": [entry],
+                 "placement": {key: "auto" | "links"}, "edits": {key: {"title": ...}}}}
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -21,18 +25,24 @@ from newsletter.config import Settings
 from newsletter.errors import CollectError
 from newsletter.models import Issue, Item, Period
 from newsletter.sources import SourceResult, read_sources
+from newsletter.sources.base import add_page_images
+from newsletter.sources.fetch import Fetcher
 
 _TRACKING = re.compile(
-    r"^(utm_.*|fbclid|gclid|dclid|mc_cid|mc_eid|_hsenc|_hsmi|igshid|ref_src)$", re.IGNORECASE
+    r"^(utm_.*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|twclid|mc_cid|mc_eid|_hsenc|_hsmi|"
+    r"hsctatracking|igshid|ref_src|ref_url|_ga|_gl|mkt_tok|oly_anon_id|oly_enc_id|vero_id|vero_conv|"
+    r"wt\.mc_id|at_medium|at_campaign|cmpid|ncid|sr_share|spm)$",
+    re.IGNORECASE,
 )
 _WORDS = re.compile(r"\W+")
+EDITABLE = ("title", "summary", "image", "is_video")
 
 
 def period_for(as_of: datetime, zone: ZoneInfo) -> Period:
     """The ISO week containing ``as_of`` (local time); the issue's cutoff is ``as_of`` itself."""
     local = as_of.astimezone(zone)
     year, week, _ = local.isocalendar()
-    # One period back in wall-clock terms, so a week across a DST change is still Monday 00:00 local.
+    # One period back in wall-clock terms, so a week across a DST change still starts at the same local time.
     start = datetime.combine(local.date() - timedelta(days=7), local.timetz().replace(tzinfo=None), zone)
     return Period(key=f"{year}-W{week:02d}", start=start, end=local)
 
@@ -52,13 +62,19 @@ def story_key(link: str) -> str:
     host = (parts.hostname or "").lower()
     if host.startswith("www."):
         host = host[4:]
-    netloc = host + (f":{parts.port}" if parts.port and parts.port not in (80, 443) else "")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host + (f":{port}" if port and port not in (80, 443) else "")
     scheme = "http" if parts.scheme.lower() in ("http", "https") else parts.scheme.lower()
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
 
 
 def title_key(title: str) -> str:
-    return _WORDS.sub(" ", title.casefold()).strip()
+    """Two feeds' copies of one story share a title; short generic titles ("Update") are not compared."""
+    words = _WORDS.sub(" ", title.casefold()).strip()
+    return words if words.count(" ") >= 3 else ""
 
 
 def window_start(engine: Engine, period: Period) -> datetime:
@@ -68,22 +84,31 @@ def window_start(engine: Engine, period: Period) -> datetime:
 
 
 def select_candidates(
-    results: Iterable[SourceResult], start: datetime, end: datetime, seen: set[str]
+    results: Iterable[SourceResult],
+    start: datetime,
+    end: datetime,
+    seen: set[str],
+    first_seen: Mapping[str, datetime] | None = None,
 ) -> list[dict[str, Any]]:
-    """Items in [start, end), newest first, each story once, none already sent in an earlier issue."""
-    found: list[tuple[datetime, int, Item, str]] = []
+    """Items in (start, end], newest first, each story once, none already sent in an earlier issue.
+
+    An item's date is its published (else updated) date, else the time it was first seen.
+    """
+    first_seen = first_seen or {}
+    found: list[tuple[datetime, int, Item, str, str]] = []
     for order, result in enumerate(results):
         for item in result.items:
-            when = item.published or end
-            if start <= when <= end:
-                found.append((when, order, item, result.source.placement))
+            key = story_key(item.link)
+            when = item.published or min(first_seen.get(key, end), end)
+            if start < when <= end:
+                found.append((when, order, item, result.source.placement, key))
     found.sort(key=lambda f: (f[0], -f[1]), reverse=True)
     links_seen: set[str] = set(seen)
     titles_seen: set[str] = set()
     out = []
-    for _when, _order, item, placement in found:
-        key, tkey = story_key(item.link), title_key(item.title)
-        if key in links_seen or tkey in titles_seen:
+    for _when, _order, item, placement, key in found:
+        tkey = title_key(item.title)
+        if key in links_seen or (tkey and tkey in titles_seen):
             continue
         links_seen.add(key)
         titles_seen.add(tkey)
@@ -91,54 +116,119 @@ def select_candidates(
     return out
 
 
-def collect(settings: Settings, engine: Engine, as_of: datetime) -> tuple[Issue, list[SourceResult]]:
-    """Read the sources and build (or refresh) the period's draft; return the issue it yields."""
+def collect(
+    settings: Settings,
+    engine: Engine,
+    as_of: datetime,
+    *,
+    now: datetime | None = None,
+    fetcher: Fetcher | None = None,
+) -> tuple[Issue, list[SourceResult]]:
+    """Read the sources and build (or refresh) the period's draft; return the issue it yields.
+
+    ``now`` is when undated items count as first seen (default: the clock); ``fetcher`` lets a
+    caller share one HTTP client and its caps.
+    """
     period = period_for(as_of, settings.zone)
     existing = store.get_issue(engine, period.key)
     if existing is not None and existing.state != "draft":
-        return issue_from_draft(settings, period_of(existing), existing.draft), []
-    results = read_sources(settings, engine)
-    if results and all(r.error for r in results):
+        return issue_from_draft(settings, period_of(existing, settings.zone), existing.draft), []
+    if not settings.sources:
+        raise CollectError("no sources are configured", hint="add a [[sources]] table with a url or a path")
+    results = read_sources(settings, engine, fetcher=fetcher)
+    if all(r.error for r in results):
         reasons = "; ".join(str(r.error.message) for r in results if r.error)
         raise CollectError(
             f"every source failed: {reasons}", hint="check the sources' URLs and this machine's network"
         )
     start = window_start(engine, period)
     period = Period(key=period.key, start=start, end=period.end)
-    candidates = select_candidates(results, start, period.end, store.seen_keys(engine))
-    choices = existing.draft.get("choices", {}) if existing else {}
-    draft = {"candidates": candidates, "choices": choices}
+    undated = [story_key(i.link) for r in results for i in r.items if i.published is None]
+    seen_at = min(now or datetime.now(UTC), period.end)
+    first = store.first_seen_times(engine, undated, seen_at)
+    candidates = select_candidates(results, start, period.end, store.seen_keys(engine), first)
+    previous = existing.draft if existing else {}
+    candidates = _with_page_images(settings, candidates, previous.get("candidates", []), fetcher)
+    draft = {"candidates": candidates, "choices": previous.get("choices", {})}
     store.save_draft(engine, period.key, period.start, period.end, draft)
     return issue_from_draft(settings, period, draft), results
 
 
-def period_of(row: store.IssueRow) -> Period:
-    return Period(key=row.period_key, start=row.period_start, end=row.period_end)
+def _with_page_images(
+    settings: Settings,
+    candidates: list[dict[str, Any]],
+    previous: Sequence[dict[str, Any]],
+    fetcher: Fetcher | None,
+) -> list[dict[str, Any]]:
+    """For sources with ``og_image = true``: fill in missing images from the article pages, once per story."""
+    wanted = {s.name for s in settings.sources if s.og_image}
+    if not wanted:
+        return candidates
+    known = {c["key"]: c["item"].get("image", "") for c in previous}
+    for candidate in candidates:
+        item = candidate["item"]
+        if not item.get("image") and known.get(candidate["key"]):
+            item["image"] = known[candidate["key"]]
+    todo = [
+        c
+        for c in candidates
+        if c["item"]["source"] in wanted and not c["item"].get("image") and c["key"] not in known
+    ]
+    if todo:
+        found = add_page_images([Item.from_dict(c["item"]) for c in todo], fetcher=fetcher)
+        for candidate, item in zip(todo, found, strict=True):
+            candidate["item"]["image"] = item.image
+    return candidates
 
 
-def issue_from_draft(settings: Settings, period: Period, draft: dict[str, Any]) -> Issue:
-    """Apply the editor's choices to the candidates, then split into headline, cards and links."""
+def period_of(row: store.IssueRow, zone: ZoneInfo | None = None) -> Period:
+    """A stored issue's period, in ``zone`` (the newsletter's time zone) when given."""
+    start, end = row.period_start, row.period_end
+    if zone is not None:
+        start, end = start.astimezone(zone), end.astimezone(zone)
+    return Period(key=row.period_key, start=start, end=end)
+
+
+def arrange(draft: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The editor's choices applied to the candidates: (main entries, further-link entries), in order.
+
+    Default order: newest first, videos after the other stories. Keys the editor ordered come
+    first, in the editor's order; an entry's placement and fields may be overridden.
+    """
     choices = draft.get("choices", {})
     dropped = set(choices.get("drop", []))
-    entries = [c for c in draft.get("candidates", []) if c["key"] not in dropped]
-    entries += [a for a in choices.get("add", []) if a["key"] not in dropped]
-    entries = _apply_order(entries, choices.get("order", []))
+    placements = choices.get("placement", {})
+    edits = choices.get("edits", {})
+    entries = []
+    for entry in [*draft.get("candidates", []), *choices.get("add", [])]:
+        if entry["key"] in dropped:
+            continue
+        item = {**entry["item"], **{k: v for k, v in edits.get(entry["key"], {}).items() if k in EDITABLE}}
+        placement = placements.get(entry["key"], entry.get("placement", "auto"))
+        entries.append({**entry, "item": item, "placement": placement})
+    entries.sort(key=lambda e: bool(e["item"].get("is_video")))
+    rank = {key: n for n, key in enumerate(choices.get("order", []))}
+    entries.sort(key=lambda e: rank.get(e["key"], len(rank)))
     pinned = choices.get("headline")
-    linked = [Item.from_dict(e["item"]) for e in entries if e.get("placement") == "links"]
-    main = [e for e in entries if e.get("placement") != "links"]
-    if pinned:
-        main.sort(key=lambda e: e["key"] != pinned)
-    items = [Item.from_dict(e["item"]) for e in main]
-    headline = next((i for i in items if not i.is_video), items[0] if items else None)
-    rest = [i for i in items if i is not headline]
-    rest.sort(key=lambda i: i.is_video)  # videos close the cards, as in the digest
+    main = [e for e in entries if e["placement"] != "links" or e["key"] == pinned]
+    links = [e for e in entries if e["placement"] == "links" and e["key"] != pinned]
+    return main, links
+
+
+def issue_from_draft(settings: Settings, period: Period, draft: Mapping[str, Any]) -> Issue:
+    """Apply the editor's choices to the candidates, then split into headline, cards and links."""
+    main, linked = arrange(draft)
+    pinned = draft.get("choices", {}).get("headline")
+    head = next((e for e in main if e["key"] == pinned), None)
+    head = head or next((e for e in main if not e["item"].get("is_video")), main[0] if main else None)
+    rest = [e for e in main if e is not head]
     max_cards = settings.issue.max_cards
     cards, overflow = rest[:max_cards], rest[max_cards:]
-    links = (overflow + linked)[: settings.issue.max_links]
-    return Issue(period=period, headline=headline, cards=tuple(cards), links=tuple(links))
-
-
-def _apply_order(entries: Sequence[dict[str, Any]], order: Sequence[str]) -> list[dict[str, Any]]:
-    """Keys the editor placed come first, in the editor's order; the rest keep theirs."""
-    rank = {key: n for n, key in enumerate(order)}
-    return sorted(entries, key=lambda e: rank.get(e["key"], len(rank)))
+    rank = {key: n for n, key in enumerate(draft.get("choices", {}).get("order", []))}
+    links = sorted(overflow + linked, key=lambda e: rank.get(e["key"], len(rank)))
+    return Issue(
+        period=period,
+        headline=Item.from_dict(head["item"]) if head else None,
+        cards=tuple(Item.from_dict(e["item"]) for e in cards),
+        links=tuple(Item.from_dict(e["item"]) for e in links[: settings.issue.max_links]),
+    )

@@ -59,6 +59,7 @@ class SourceSection(_Section):
     limit: Annotated[int, Field(ge=1)] | None = None
     kind: Literal["feed", "items"] = "feed"
     placement: Literal["auto", "links"] = "auto"  # "links": this source's items go to the further-links list
+    og_image: bool = False  # fetch the article page's og:image for items that have no image
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceSection:

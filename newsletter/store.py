@@ -212,6 +212,7 @@ def save_draft(
 ) -> None:
     """Create or replace the period's draft. A draft already being sent is never replaced."""
     body = json.dumps(draft, ensure_ascii=False)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # SQLite keeps the wall clock, not the zone
     with engine.begin() as conn:
         existing = conn.execute(
             select(issues.c.id, issues.c.state).where(issues.c.period_key == period_key)
@@ -265,6 +266,7 @@ def mark_issue_sent(engine: Engine, issue_id: int) -> None:
 
 def last_cutoff(engine: Engine, before: datetime) -> datetime | None:
     """The end of the latest issue sent (or being sent) before ``before``."""
+    before = before.astimezone(UTC)
     with engine.connect() as conn:
         value = conn.execute(
             select(func.max(issues.c.period_end)).where(
@@ -328,6 +330,50 @@ def failing_feeds(engine: Engine, at_least: int = 2) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(select(feed_state).where(feed_state.c.failures >= at_least)).all()
     return [dict(r._mapping) for r in rows]
+
+
+# --- collection: failures in a row, and when each story was first seen --------------------
+
+# An item without a date is dated by the first run that saw it, once, so it is not new every week.
+first_seen = Table(
+    "first_seen",
+    metadata,
+    Column("key", String(512), primary_key=True),  # collect.story_key of the item's link
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def record_feed_failure(engine: Engine, source: str, error: str) -> int:
+    """Count one more failure in a row for ``source``; return the count."""
+    record_feed(engine, source, error=error)
+    state = get_feed_state(engine, source)
+    return int(state["failures"]) if state else 1
+
+
+def first_seen_times(engine: Engine, keys: Iterable[str], seen_at: datetime) -> dict[str, datetime]:
+    """When each story key was first seen; keys never seen before are recorded as seen at ``seen_at``."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    found: dict[str, datetime] = {}
+    with engine.begin() as conn:
+        for chunk in _chunks(sorted(wanted), 500):
+            rows = conn.execute(select(first_seen).where(first_seen.c.key.in_(chunk))).all()
+            found.update({r.key: _aware(r.seen_at) for r in rows})  # type: ignore[misc]
+        when = seen_at.astimezone(UTC)
+        new = sorted(wanted - found.keys())
+        if new:
+            conn.execute(
+                insert(first_seen).prefix_with("OR IGNORE", dialect="sqlite"),
+                [{"key": k, "seen_at": when} for k in new],
+            )
+            found.update(dict.fromkeys(new, when))
+    return found
+
+
+def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 # --- subscribers --------------------------------------------------------------------------

@@ -1,0 +1,328 @@
+"""The editor's changes to a stored draft: pin, drop, restore, move, add, and a TOML file to edit.
+
+Items are referred to by their number in the draft's table (headline 1, then the cards, the
+further links, the links that do not fit, and the dropped items) or by their URL. Every change
+is a choice stored beside the candidates (see ``newsletter.collect``), so re-collecting keeps it.
+A draft that is being sent (or was sent) is frozen.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from newsletter import store
+from newsletter.collect import EDITABLE, arrange, issue_from_draft, period_of, story_key
+from newsletter.config import Settings
+from newsletter.errors import CollectError
+from newsletter.models import Issue, Item, Period
+from newsletter.sources.feed import clean_text, safe_url
+
+ROLES = ("headline", "card", "link", "drop")
+_ITEM_KEYS = {"role", "title", "link", "summary", "image", "video", "source", "date"}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the draft's table."""
+
+    number: int
+    role: str  # headline | card | link | extra (beyond max_links) | dropped
+    key: str
+    item: Item
+
+
+@dataclass(slots=True)
+class Draft:
+    period: Period
+    data: dict[str, Any]
+    settings: Settings
+
+    @property
+    def choices(self) -> dict[str, Any]:
+        return self.data.setdefault("choices", {})
+
+    @property
+    def issue(self) -> Issue:
+        return issue_from_draft(self.settings, self.period, self.data)
+
+    def rows(self) -> list[Row]:
+        main, linked = arrange(self.data)
+        issue = self.issue
+        shown = [("headline", issue.headline)] if issue.headline else []
+        shown += [("card", i) for i in issue.cards] + [("link", i) for i in issue.links]
+        rows = [Row(n, role, story_key(item.link), item) for n, (role, item) in enumerate(shown, start=1)]
+        placed = {r.key for r in rows}
+        extra = [e for e in main + linked if e["key"] not in placed]
+        rows += [
+            Row(len(rows) + n, "extra", e["key"], Item.from_dict(e["item"])) for n, e in enumerate(extra, 1)
+        ]
+        for entry in self._dropped():
+            rows.append(Row(len(rows) + 1, "dropped", entry["key"], Item.from_dict(entry["item"])))
+        return rows
+
+    def _all_entries(self) -> list[dict[str, Any]]:
+        return [*self.data.get("candidates", []), *self.choices.get("add", [])]
+
+    def _dropped(self) -> list[dict[str, Any]]:
+        dropped = self.choices.get("drop", [])
+        by_key = {e["key"]: e for e in self._all_entries()}
+        return [by_key[k] for k in dropped if k in by_key]
+
+    def resolve(self, ref: str) -> Row:
+        """The row a number or a URL refers to."""
+        rows = self.rows()
+        if ref.strip().isdigit():
+            number = int(ref)
+            if 1 <= number <= len(rows):
+                return rows[number - 1]
+            raise CollectError(
+                f"issue {self.period.key}: no item number {number} (the draft has {len(rows)})",
+                hint="`newsletter draft show` lists the numbers",
+            )
+        key = story_key(ref)
+        for row in rows:
+            if row.key == key:
+                return row
+        raise CollectError(
+            f"issue {self.period.key}: no item with the link {ref}",
+            hint="`newsletter draft show` lists the items; `newsletter draft add URL` adds one",
+        )
+
+    # -- changes -------------------------------------------------------------------------
+
+    def pin(self, ref: str) -> Row:
+        row = self.resolve(ref)
+        self._undrop(row.key)
+        self.choices["headline"] = row.key
+        self._place(row.key, "auto")
+        return row
+
+    def drop(self, ref: str) -> Row:
+        row = self.resolve(ref)
+        drops = self.choices.setdefault("drop", [])
+        if row.key not in drops:
+            drops.append(row.key)
+        if self.choices.get("headline") == row.key:
+            del self.choices["headline"]
+        return row
+
+    def restore(self, ref: str) -> Row:
+        row = self.resolve(ref)
+        if row.role != "dropped":
+            raise CollectError(f"issue {self.period.key}: item {row.number} is not dropped")
+        self._undrop(row.key)
+        return row
+
+    def move(self, ref: str, position: int) -> Row:
+        """Put an item at ``position`` in the table: 1 makes it the headline; a card's or a link's
+        place makes it a card or a further link."""
+        row = self.resolve(ref)
+        self._undrop(row.key)
+        rows = [r for r in self.rows() if r.role != "dropped"]
+        if position < 1:
+            raise CollectError("a position counts from 1 (the headline)")
+        target = rows[position - 1].role if position <= len(rows) else "link"
+        order = [r.key for r in rows if r.key != row.key]
+        order.insert(min(position - 1, len(order)), row.key)
+        self.choices["order"] = order
+        if target == "headline":
+            self.choices["headline"] = row.key
+            self._place(row.key, "auto")
+            return row
+        if self.choices.get("headline") == row.key:
+            del self.choices["headline"]
+        self._place(row.key, "auto" if target == "card" else "links")
+        return row
+
+    def add(self, item: Item, *, position: int | None = None, as_link: bool = False) -> Row:
+        link = safe_url(item.link, "", allow_file=False)
+        if not link:
+            raise CollectError(f"cannot add {item.link!r}: only http(s) links can be added")
+        title = clean_text(item.title)
+        if not title:
+            raise CollectError(f"cannot add {link}: it needs a title", hint="pass --title")
+        key = story_key(link)
+        if any(e["key"] == key for e in self._all_entries()):
+            raise CollectError(
+                f"issue {self.period.key}: {link} is already in the draft",
+                hint="`newsletter draft move` or `restore` it instead",
+            )
+        entry = {
+            "key": key,
+            "placement": "links" if as_link else "auto",
+            "item": _item_dict(item, link, title),
+        }
+        self.choices.setdefault("add", []).append(entry)
+        if position is not None:
+            return self.move(key, position)
+        return self.resolve(key)
+
+    def reset(self) -> None:
+        self.data["choices"] = {}
+
+    def _undrop(self, key: str) -> None:
+        drops = self.choices.get("drop", [])
+        if key in drops:
+            drops.remove(key)
+
+    def _place(self, key: str, placement: str) -> None:
+        original = next((e.get("placement", "auto") for e in self._all_entries() if e["key"] == key), "auto")
+        overrides = self.choices.setdefault("placement", {})
+        if placement == original:
+            overrides.pop(key, None)
+        else:
+            overrides[key] = placement
+
+    # -- the draft as a file -------------------------------------------------------------
+
+    def to_toml(self) -> str:
+        lines = [
+            f"# The draft of issue {self.period.key} ({self.period.start:%Y-%m-%d} to {self.period.end:%Y-%m-%d}).",
+            "# Reorder the [[items]] blocks to reorder the issue. role: headline (one), card, link or drop.",
+            '# Edit a title, summary, image or video flag; delete a block or set role = "drop" to drop it;',
+            "# add a block with at least title and link to add a story. source and date are for reading only.",
+            "",
+        ]
+        for row in self.rows():
+            role = {"extra": "link", "dropped": "drop"}.get(row.role, row.role)
+            item = row.item
+            lines += [
+                "[[items]]",
+                f"role = {_toml_str(role)}",
+                f"title = {_toml_str(item.title)}",
+                f"link = {_toml_str(item.link)}",
+                f"summary = {_toml_str(item.summary)}",
+                f"image = {_toml_str(item.image)}",
+                f"video = {'true' if item.is_video else 'false'}",
+                f"source = {_toml_str(item.source)}",
+                f"date = {_toml_str(item.published.isoformat() if item.published else '')}",
+                "",
+            ]
+        return "\n".join(lines)
+
+    def apply_toml(self, text: str, where: str) -> None:
+        """Replace the editor's choices with what the file says; nothing changes when it is invalid."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise CollectError(
+                f"{where}: not valid TOML: {exc}", hint="check the quoting near that line"
+            ) from exc
+        blocks = data.get("items", [])
+        if not isinstance(blocks, list) or set(data) - {"items"}:
+            raise CollectError(f"{where}: expected only [[items]] blocks")
+        originals = {e["key"]: e for e in self._all_entries()}
+        edited = Draft(
+            self.period, {"candidates": self.data.get("candidates", []), "choices": {}}, self.settings
+        )
+        choices = edited.choices
+        listed: list[str] = []
+        for number, block in enumerate(blocks, start=1):
+            key, role = _check_block(block, f"{where}: items[{number}]")
+            if key in listed:
+                raise CollectError(f"{where}: items[{number}]: {block['link']} is listed twice")
+            listed.append(key)
+            original = originals.get(key)
+            if original is None:
+                item = Item(
+                    title=str(block.get("title", "")),
+                    link=str(block["link"]),
+                    summary=clean_text(str(block.get("summary", ""))),
+                    image=safe_url(str(block.get("image", "")), "", allow_file=False),
+                    is_video=bool(block.get("video", False)),
+                    source="editor",
+                )
+                edited.add(item)
+            else:
+                if original in self.choices.get("add", []):
+                    choices.setdefault("add", []).append(original)
+                _record_edits(choices, key, original["item"], block)
+            if role == "drop":
+                choices.setdefault("drop", []).append(key)
+                continue
+            if role == "headline":
+                if "headline" in choices:
+                    raise CollectError(f"{where}: items[{number}]: only one item can be the headline")
+                choices["headline"] = key
+            edited._place(key, "links" if role == "link" else "auto")
+        candidates = [e["key"] for e in self.data.get("candidates", [])]
+        choices.setdefault("drop", []).extend(k for k in candidates if k not in listed)
+        choices["order"] = [k for k in listed if k not in choices["drop"]]
+        self.data["choices"] = choices
+
+
+def _check_block(block: Any, where: str) -> tuple[str, str]:
+    if not isinstance(block, dict):
+        raise CollectError(f"{where}: expected a table")
+    unknown = set(block) - _ITEM_KEYS
+    if unknown:
+        raise CollectError(
+            f"{where}: unknown key {sorted(unknown)[0]}", hint=f"keys are {', '.join(sorted(_ITEM_KEYS))}"
+        )
+    role = str(block.get("role", "card"))
+    if role not in ROLES:
+        raise CollectError(f"{where}: role must be one of {', '.join(ROLES)}, not {role!r}")
+    link = safe_url(str(block.get("link", "")), "", allow_file=False)
+    if not link:
+        raise CollectError(f"{where}: needs an http(s) link")
+    if not clean_text(str(block.get("title", ""))):
+        raise CollectError(f"{where}: needs a title")
+    return story_key(link), role
+
+
+def _record_edits(choices: dict[str, Any], key: str, original: dict[str, Any], block: dict[str, Any]) -> None:
+    values = {
+        "title": clean_text(str(block.get("title", original.get("title", "")))),
+        "summary": clean_text(str(block.get("summary", original.get("summary", "")))),
+        "image": safe_url(str(block.get("image", original.get("image", ""))), "", allow_file=True),
+        "is_video": bool(block.get("video", original.get("is_video", False))),
+    }
+    changed = {k: v for k, v in values.items() if k in EDITABLE and v != original.get(k)}
+    if changed:
+        choices.setdefault("edits", {})[key] = changed
+
+
+def _item_dict(item: Item, link: str, title: str) -> dict[str, Any]:
+    return {
+        **item.to_dict(),
+        "link": link,
+        "title": title,
+        "summary": clean_text(item.summary),
+        "image": safe_url(item.image, "", allow_file=False),
+        "source": item.source or "editor",
+    }
+
+
+def _toml_str(value: str) -> str:
+    # A JSON string is a TOML basic string, once DEL (which TOML forbids raw) is escaped.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def load_draft(settings: Settings, engine: Engine, period_key: str, *, frozen_ok: bool = False) -> Draft:
+    """The period's stored draft; CollectError when there is none, or it is frozen and not ``frozen_ok``."""
+    row = store.get_issue(engine, period_key)
+    if row is None:
+        raise CollectError(
+            f"issue {period_key} has no draft yet",
+            hint="run `newsletter collect` (with the same --as-of) first",
+        )
+    if row.state != "draft" and not frozen_ok:
+        raise CollectError(
+            f"issue {period_key} is {row.state}; its draft can no longer change",
+            hint="a sent issue is what subscribers received",
+        )
+    return Draft(period_of(row, settings.zone), copy.deepcopy(row.draft), settings)
+
+
+def save_draft(engine: Engine, draft: Draft) -> None:
+    """Store the changed draft; CollectError when sending began meanwhile (the draft is then frozen)."""
+    store.save_draft(engine, draft.period.key, draft.period.start, draft.period.end, draft.data)
+    row = store.get_issue(engine, draft.period.key)
+    if row is None or row.state != "draft":
+        raise CollectError(f"issue {draft.period.key} started sending; the change was not saved")
