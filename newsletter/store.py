@@ -727,3 +727,40 @@ def send_lock(url: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- the scheduler: its job table and its runs --------------------------------------------
+
+# APScheduler's SQLAlchemyJobStore creates and owns this table in the same database.
+JOB_TABLE = "apscheduler_jobs"
+
+
+def scheduled_jobs(engine: Engine) -> list[tuple[str, datetime | None]]:
+    """(job id, next run time in UTC) from the scheduler's job table, soonest first; [] before any daemon ran."""
+    from sqlalchemy import inspect, text
+
+    if not inspect(engine).has_table(JOB_TABLE):
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT id, next_run_time FROM {JOB_TABLE} ORDER BY next_run_time")).all()
+    return [(r[0], datetime.fromtimestamp(r[1], UTC) if r[1] is not None else None) for r in rows]
+
+
+def last_schedule_run(engine: Engine) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(runs).where(runs.c.trigger == "schedule").order_by(runs.c.id.desc()).limit(1)
+        ).first()
+    return dict(row._mapping) if row else None
+
+
+def schedule_runs_since(engine: Engine, since: datetime) -> int:
+    """How many scheduled runs started at or after ``since``."""
+    since_utc = since.astimezone(UTC)  # runs are stamped in UTC; SQLite keeps its wall clock
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(runs.c.trigger == "schedule", runs.c.started_at >= since_utc)
+            ).scalar()
+            or 0
+        )

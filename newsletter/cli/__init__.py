@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import click
+from rich.markup import escape  # messages name keys like [schedule] when
 
 from newsletter import __version__
 from newsletter.cli.common import err_console
@@ -50,9 +51,9 @@ class NewsletterGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NewsletterError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True)
             if exc.hint:
-                err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+                err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
             ctx.exit(1)
 
 
@@ -77,9 +78,9 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
 
 
 def _register() -> None:
-    from newsletter.cli import draft, preview, project, send, subscribers
+    from newsletter.cli import draft, preview, project, schedule, send, subscribers
 
-    for module in (project, draft, preview, send, subscribers):
+    for module in (project, draft, preview, send, schedule, subscribers):
         for command in module.COMMANDS:
             main.add_command(command)
 

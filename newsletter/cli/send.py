@@ -11,6 +11,7 @@ from rich.table import Table
 from newsletter import store
 from newsletter.cli.common import as_of_option, console, moment, open_store, settings_from, warn
 from newsletter.cli.progress import SendProgress
+from newsletter.cli.schedule import scheduled_lines
 from newsletter.pipeline import send
 
 
@@ -86,6 +87,8 @@ def status(ctx: click.Context, failed: bool) -> None:
             f"last run: {run['started_at']:%Y-%m-%d %H:%M} ({run['trigger']}): {run['outcome']}"
             + (f": {run['message']}" if run["message"] else "")
         )
+    for line in scheduled_lines(settings, engine):
+        console.print(line)
     if failed:
         rows = store.failed_rows(engine)
         if not rows:

@@ -1,0 +1,79 @@
+"""`newsletter schedule`: the weekly daemon in the foreground (systemd, a container, a terminal)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+
+import click
+from sqlalchemy import Engine
+
+from newsletter import store
+from newsletter.cli.common import console, open_store, settings_from
+from newsletter.config import Settings
+from newsletter.schedule import WEEKLY_JOB, Daemon, followup_id
+
+
+@click.command("schedule")
+@click.option(
+    "--second",
+    type=click.IntRange(0, 59),
+    default=0,
+    hidden=True,
+    help="The second of the minute the schedule fires at (tests only).",
+)
+@click.pass_context
+def schedule_command(ctx: click.Context, second: int) -> None:
+    """Send each period's issue on the [schedule] when of the config, until SIGTERM or Ctrl-C."""
+    settings = settings_from(ctx)
+    engine = open_store(settings)
+    # A daemon's log is its record: show what each run did even without -v.
+    logging.getLogger("newsletter").setLevel(min(logging.INFO, logging.getLogger().level or logging.INFO))
+    daemon = Daemon(settings, engine, second=second)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        console.print(f"{signal.Signals(signum).name}: finishing the message in flight, then stopping")
+        daemon.request_stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    report = daemon.start()
+    for note in report.notes:
+        console.print(note)
+    console.print(
+        f"schedule: {settings.schedule.when} ({settings.newsletter.timezone}); next run: {_when(report.next_run)}"
+    )
+    try:
+        daemon.wait()
+    finally:
+        daemon.shutdown()
+    console.print("stopped")
+
+
+def scheduled_lines(settings: Settings, engine: Engine) -> list[str]:
+    """What `status` says about the schedule, read from the job store."""
+    jobs = store.scheduled_jobs(engine)
+    if not jobs:
+        return ["next scheduled run: none (`newsletter schedule` has never run on this database)"]
+    lines = []
+    for job_id, at in jobs:
+        what = (
+            "next scheduled run"
+            if job_id == WEEKLY_JOB
+            else f"follow-up of {job_id.removeprefix(followup_id(''))}"
+        )
+        late = at is not None and at < datetime.now(UTC) - timedelta(minutes=2)
+        lines.append(
+            f"{what}: {_when(at.astimezone(settings.zone) if at else None)}"
+            + (" (overdue: is `newsletter schedule` running?)" if late else "")
+        )
+    return lines
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%a %Y-%m-%d %H:%M:%S %Z}" if moment else "none"
+
+
+COMMANDS = [schedule_command]

@@ -1,0 +1,471 @@
+"""The weekly daemon: APScheduler 3.11 runs `pipeline.send` for the current period on a schedule.
+
+    [schedule] when ("fri 09:00") -> CronTrigger(day_of_week="fri", hour=9, minute=0, timezone=...)
+    the job lives in the project's database (SQLAlchemyJobStore, table ``apscheduler_jobs``)
+    each run: pipeline.send(now) -> a row in ``runs`` (trigger "schedule") -> a log line
+    failure: a one-off retry job after retry_minutes, doubling, while the period lasts; an alert email
+
+What makes it safe to forget:
+
+- The weekly job is added only when missing; ``replace_existing=True`` would recompute its next
+  run from now and silently drop a run that fell due while the process was down.
+- ``misfire_grace_time`` is ``grace_hours`` (APScheduler's default of 1 s drops a late week) and
+  ``coalesce`` is on, so a daemon started within the grace runs once, however many periods it missed.
+- APScheduler advances the stored next run time *before* the job runs, so a daemon killed mid-send
+  would not run again by itself: at start, every issue left in state "sending" is resumed, and a
+  run that fell due within the grace with no run recorded since is made up.
+- Two daemons (or cron, or a person) on one database: the send lock and the issue's state make
+  one of them send and the others find the issue busy or already sent.
+
+Library code: it logs and raises, never prints; `newsletter schedule` is the shell around it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import ConflictingIdError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine
+
+from newsletter import pipeline, store
+from newsletter.collect import period_for
+from newsletter.config import Settings
+from newsletter.errors import ConfigError, NewsletterError, StoreError
+from newsletter.transports import transport_for
+
+log = logging.getLogger(__name__)
+
+WEEKLY_JOB = "newsletter-weekly"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WHEN = re.compile(r"^\s*(?P<days>[a-z,\-\s]+?)\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*$", re.IGNORECASE)
+# Outcomes after which a run must be tried again ("running": the process died during it).
+UNFINISHED = ("failed", "busy", "paused", "stopped", "running")
+# How often the waiting daemon looks at the job store: jobs another daemon added, a clock jump.
+POLL_SECONDS = 60.0
+
+
+# --- the schedule in words ----------------------------------------------------------------
+
+
+def parse_when(text: str, zone: ZoneInfo, *, second: int = 0) -> CronTrigger:
+    """``"fri 09:00"``, ``"mon,thu 07:30"``, ``"mon-fri 08:15"`` or ``"daily 06:00"`` -> a CronTrigger.
+
+    Days are names, never numbers: in crontab 5 is Friday, in APScheduler's day_of_week 5 is
+    Saturday (``CronTrigger.from_crontab("0 9 * * 5")`` fires on Saturdays). ``second`` is for
+    tests, which cannot wait a minute; the config has no way to set it.
+    """
+    match = _WHEN.match(text)
+    if not match and re.match(r"^\s*\d[\d,\-]*\s+\d", text):
+        raise _when_error(
+            text, "day numbers are ambiguous (in crontab 5 is Friday, in APScheduler Saturday): use names"
+        )
+    if not match:
+        raise _when_error(text, 'expected day name(s) and a 24-hour time, e.g. "fri 09:00"')
+    hour, minute = int(match["hour"]), int(match["minute"])
+    if hour > 23 or minute > 59:
+        raise _when_error(text, f"{hour:02d}:{minute:02d} is not a time of day (00:00 to 23:59)")
+    days = _days(text, match["days"])
+    return CronTrigger(day_of_week=days, hour=hour, minute=minute, second=second, timezone=zone)
+
+
+def _days(text: str, spec: str) -> str:
+    spec = spec.strip().lower()
+    if spec in ("daily", "every day", "*"):
+        return ",".join(DAYS)
+    out: list[str] = []
+    for part in re.split(r"\s*,\s*", spec):
+        ends = [_day(text, p) for p in re.split(r"\s*-\s*", part)]
+        if len(ends) == 1:
+            out.append(ends[0])
+        elif len(ends) == 2 and DAYS.index(ends[0]) <= DAYS.index(ends[1]):
+            out.extend(DAYS[DAYS.index(ends[0]) : DAYS.index(ends[1]) + 1])
+        else:
+            raise _when_error(text, f"{part!r} is not a day range such as mon-fri")
+    return ",".join(dict.fromkeys(out))
+
+
+def _day(text: str, word: str) -> str:
+    word = word.strip().lower()
+    for short, full in zip(DAYS, _FULL_DAYS, strict=True):
+        if word in (short, full) or (len(word) >= 3 and full.startswith(word)):
+            return short
+    raise _when_error(text, f"{word!r} is not a day name (mon, tue, wed, thu, fri, sat, sun)")
+
+
+def _when_error(text: str, why: str) -> ConfigError:
+    return ConfigError(
+        f"[schedule] when = {text!r}: {why}",
+        hint='write day names and a 24-hour local time: "fri 09:00", "mon,thu 07:30", "mon-fri 08:15"',
+    )
+
+
+def trigger_for(settings: Settings, *, second: int = 0) -> CronTrigger:
+    return parse_when(settings.schedule.when, settings.zone, second=second)
+
+
+def describe_trigger(trigger: CronTrigger) -> str:
+    return f"{trigger} {trigger.timezone}"
+
+
+def previous_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The latest fire time at or before ``now`` (within the last eight days)."""
+    fire = trigger.get_next_fire_time(None, now - timedelta(days=8))
+    last = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return last
+
+
+# --- the jobs (module-level functions: the job store keeps a reference to them by name) ----
+
+_daemon: Daemon | None = None
+
+
+def weekly_job() -> None:
+    """The weekly run: the current period's issue."""
+    if _daemon is not None:
+        _daemon.run()
+
+
+def followup_job(period_key: str, attempt: int, reason: str) -> None:
+    """A retry, a resume after a restart, or a run made up after one: the given period's issue."""
+    if _daemon is not None:
+        _daemon.run(period_key=period_key, attempt=attempt, reason=reason)
+
+
+def followup_id(period_key: str) -> str:
+    return f"newsletter-followup-{period_key}"
+
+
+# --- the daemon ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class StartReport:
+    """What the daemon found and decided at start, for the shell to show."""
+
+    next_run: datetime | None
+    notes: list[str] = field(default_factory=list)
+
+
+class _Scheduler(BackgroundScheduler):
+    def _process_jobs(self) -> float | None:
+        # APScheduler 3.11 looks for due jobs once more after shutdown() has begun: it cannot
+        # submit them to the stopped executor, yet advances (or deletes) them in the job store.
+        if self.state != STATE_RUNNING:
+            return None
+        return super()._process_jobs()  # type: ignore[no-any-return]
+
+
+class Daemon:
+    """One scheduler process. ``start`` then ``wait`` (until ``request_stop``), then ``shutdown``."""
+
+    def __init__(self, settings: Settings, engine: Engine, *, second: int = 0) -> None:
+        self.settings, self.engine = settings, engine
+        self.trigger = trigger_for(settings, second=second)
+        self.grace = max(1, int(settings.schedule.grace_hours * 3600))
+        # Set on SIGTERM/SIGINT: the delivery loop stops taking recipients after the message in flight.
+        self.stop_sending = threading.Event()
+        # A plain flag, polled: a signal handler must not take a lock the main thread may hold.
+        self._stop_requested = False
+        self.scheduler = _Scheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=store.JOB_TABLE)},
+            # One run at a time in this process; other processes are kept out by the send lock.
+            executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": self.grace},
+            timezone=settings.zone,
+        )
+        self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+
+    # -- lifecycle
+
+    def start(self) -> StartReport:
+        """Open the job store, put the weekly job and the follow-ups in order, then begin running them."""
+        global _daemon
+        _daemon = self
+        notes: list[str] = []
+        self.scheduler.start(paused=True)
+        existed = self._ensure_weekly(notes)
+        self._plan_followups(existed, notes)
+        self.scheduler.resume()
+        for note in notes:
+            log.info(note)
+        return StartReport(self.next_run(), notes)
+
+    def wait(self) -> None:
+        polled = time.monotonic()
+        while not self._stop_requested:
+            time.sleep(0.2)
+            if time.monotonic() - polled >= POLL_SECONDS:
+                self.scheduler.wakeup()
+                polled = time.monotonic()
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler: no new recipients, no new runs; ``wait`` returns."""
+        self._stop_requested = True
+        self.stop_sending.set()
+
+    def shutdown(self) -> None:
+        """Wait for the run in progress (it finishes the message in flight) and close the scheduler."""
+        global _daemon
+        self.request_stop()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        if _daemon is self:
+            _daemon = None
+
+    def next_run(self) -> datetime | None:
+        times = [j.next_run_time for j in self.scheduler.get_jobs() if j.next_run_time]
+        return min(times) if times else None
+
+    # -- start-up decisions
+
+    def _ensure_weekly(self, notes: list[str]) -> bool:
+        """Add the weekly job when missing; follow a changed schedule without losing a due run."""
+        job = self.scheduler.get_job(WEEKLY_JOB)
+        if job is None:
+            try:
+                self.scheduler.add_job(weekly_job, self.trigger, id=WEEKLY_JOB, name="weekly send")
+            except ConflictingIdError:  # another daemon added it a moment ago
+                job = self.scheduler.get_job(WEEKLY_JOB)
+            else:
+                return False
+        assert job is not None
+        if job.misfire_grace_time != self.grace:
+            job = job.modify(misfire_grace_time=self.grace, coalesce=True, max_instances=1)
+        if describe_trigger(job.trigger) == describe_trigger(self.trigger):
+            return True
+        now = datetime.now(self.settings.zone)
+        if job.next_run_time is not None and job.next_run_time <= now:
+            # A run fell due while the daemon was down: keep its time and change only the trigger,
+            # so it still runs now (within the grace, once) and the new schedule takes over after it.
+            # reschedule_job() would compute the next time from now and drop that run.
+            job.modify(trigger=self.trigger)
+        else:
+            # Nothing is due: the new schedule decides the next run. The next issue's window starts
+            # at the last sent cutoff, so moving the day loses no item.
+            job.reschedule(self.trigger)
+        notes.append(f"schedule changed to {self.settings.schedule.when!r}")
+        return True
+
+    def _plan_followups(self, existed: bool, notes: list[str]) -> None:
+        """Resume part-sent issues, retry an unfinished run, make up a run nobody recorded."""
+        now = datetime.now(self.settings.zone)
+        current = period_for(now, self.settings.zone).key
+        keys = [row.period_key for row in store.list_issues(self.engine) if row.state == "sending"]
+        for key in keys:
+            self._add_followup(key, 0, "resume", now)
+            notes.append(f"issue {key} was left part-sent: resuming it now")
+        weekly = self.scheduler.get_job(WEEKLY_JOB)
+        if not existed or weekly is None or current in keys:
+            return
+        if weekly.next_run_time is not None and weekly.next_run_time <= now:
+            # APScheduler runs the latest due time once (coalesced) or reports it missed.
+            latest = previous_fire(weekly.trigger, now) or weekly.next_run_time
+            if (now - latest).total_seconds() <= self.grace:
+                notes.append(f"the run due at {_local(latest)} was missed while down: running it now")
+            return
+        if self.scheduler.get_job(followup_id(current)) is not None:
+            return  # a retry is already planned
+        last = store.last_schedule_run(self.engine)
+        if (
+            last is not None
+            and last["outcome"] in UNFINISHED
+            and _period_key(last["started_at"], self) == current
+        ):
+            # A retry lost with the process (or a run killed midway): the runs table says so.
+            self._add_followup(current, 1, "retry", now)
+            notes.append(f"the last run ended {last['outcome']!r}: trying issue {current} again now")
+            return
+        due = previous_fire(self.trigger, now)
+        if due is None or (now - due).total_seconds() > self.grace:
+            return
+        if store.schedule_runs_since(self.engine, due) == 0:
+            # The stored time was already advanced (the daemon died as the run began): make it up.
+            self._add_followup(current, 0, "catch-up", now)
+            notes.append(f"no run was recorded for {_local(due)}: running it now")
+
+    def _add_followup(self, period_key: str, attempt: int, reason: str, when: datetime) -> None:
+        """One follow-up job per period; an earlier time wins over a later one."""
+        job_id = followup_id(period_key)
+        existing = self.scheduler.get_job(job_id)
+        kwargs = {"period_key": period_key, "attempt": attempt, "reason": reason}
+        if existing is not None:
+            if existing.next_run_time is None or existing.next_run_time > when:
+                existing.modify(kwargs=kwargs, next_run_time=when)
+            return
+        # Another daemon may have planned the same follow-up a moment ago.
+        with contextlib.suppress(ConflictingIdError):
+            self.scheduler.add_job(
+                followup_job, "date", run_date=when, id=job_id, name=f"{reason} {period_key}", kwargs=kwargs
+            )
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
+        when = _local(event.scheduled_run_time)
+        text = (
+            f"the run due at {when} was missed by more than {self.settings.schedule.grace_hours:g} hour(s) "
+            "([schedule] grace_hours): not sending it late; the next issue's window covers its items"
+        )
+        log.warning(text)
+        run_id = store.start_run(self.engine, "schedule")
+        store.finish_run(self.engine, run_id, "missed", text)
+
+    # -- one run
+
+    def run(self, period_key: str | None = None, attempt: int = 0, reason: str = "weekly") -> None:
+        """Send the period's issue once, record the run, and plan what follows (retry, alert)."""
+        if self.stop_sending.is_set():
+            return
+        now = datetime.now(self.settings.zone)
+        as_of = self._as_of(period_key, now)
+        if as_of is None:
+            log.warning(
+                "not retrying issue %s: its week is over and nothing of it was sent; "
+                "the next issue's window covers its items",
+                period_key,
+            )
+            return
+        key = period_for(as_of, self.settings.zone).key
+        run_id = store.start_run(self.engine, "schedule")
+        log.info("%s run for issue %s%s", reason, key, f" (attempt {attempt + 1})" if attempt else "")
+        try:
+            outcome = pipeline.send(self.settings, self.engine, as_of, stop=self.stop_sending)
+        except StoreError as exc:
+            if "another send is running" not in exc.message:  # the send lock's message
+                self._failed(run_id, key, attempt, exc.message, exc.hint)
+                return
+            text = f"{exc.message}: that send delivers issue {key}; checking again later"
+            log.info(text)
+            store.finish_run(self.engine, run_id, "busy", text, key)
+            self._retry(key, attempt, now)
+        except NewsletterError as exc:
+            self._failed(run_id, key, attempt, exc.message, exc.hint)
+        except Exception as exc:  # a bug or a library error: keep the daemon alive and say so
+            log.exception("run for issue %s failed", key)
+            self._failed(run_id, key, attempt, f"{exc.__class__.__name__}: {exc}", None)
+        else:
+            self._finished(run_id, key, attempt, outcome)
+
+    def _as_of(self, period_key: str | None, now: datetime) -> datetime | None:
+        """Now for the current period; a past period only when its issue is part-sent (resume it)."""
+        if period_key is None or period_key == period_for(now, self.settings.zone).key:
+            return now
+        row = store.get_issue(self.engine, period_key)
+        if row is not None and row.state == "sending":
+            return row.period_end
+        return None
+
+    def _finished(self, run_id: int, key: str, attempt: int, outcome: pipeline.SendOutcome) -> None:
+        for warning in outcome.warnings:
+            log.warning("issue %s: %s", key, warning)
+        state, text = outcome.state, outcome.message
+        if state == "partial" and self.stop_sending.is_set():
+            state, text = "stopped", f"{text}; stopped by a signal: the next start resumes it"
+        if state == "nothing-new":
+            text = f"skipped: {text}"
+        store.finish_run(self.engine, run_id, state, text, key)
+        if state == "paused":
+            self._alert_and_retry(key, attempt, text, None)
+            return
+        log.info("issue %s: %s", key, text)
+        if state == "partial" and outcome.summary is not None:
+            # Deferred recipients: come back when the ledger says their next attempt is due.
+            upcoming = outcome.summary.next_attempt
+            when = datetime.fromtimestamp(upcoming, self.settings.zone) if upcoming else None
+            now = datetime.now(self.settings.zone)
+            self._add_followup(key, attempt, "deferred", max(when or now, now + timedelta(seconds=1)))
+
+    def _failed(self, run_id: int, key: str, attempt: int, message: str, hint: str | None) -> None:
+        store.finish_run(self.engine, run_id, "failed", message, key)
+        self._alert_and_retry(key, attempt, message, hint)
+
+    def _alert_and_retry(self, key: str, attempt: int, message: str, hint: str | None) -> None:
+        now = datetime.now(self.settings.zone)
+        retry_at = self._retry(key, attempt, now)
+        then = f"retrying at {_local(retry_at)}" if retry_at else "no retry left in this period"
+        log.error("issue %s: send failed: %s (%s)", key, message, then)
+        if attempt == 0 or retry_at is None:  # the first failure and the last, not every retry
+            self._alert(key, message, hint, then)
+
+    def _retry(self, key: str, attempt: int, now: datetime) -> datetime | None:
+        """A one-off job after retry_minutes, doubling; None when that would leave the period."""
+        if self.stop_sending.is_set():
+            return None
+        delay = timedelta(minutes=self.settings.schedule.retry_minutes * 2**attempt)
+        when = now + delay
+        row = store.get_issue(self.engine, key)
+        part_sent = row is not None and row.state == "sending"
+        if period_for(when, self.settings.zone).key != key and not part_sent:
+            return None
+        self._add_followup(key, attempt + 1, "retry", when)
+        return when
+
+    def _alert(self, key: str, message: str, hint: str | None, then: str) -> None:
+        admin = self.settings.sender.admin
+        if not admin:
+            log.warning("no alert sent: [sender] admin is not set")
+            return
+        try:
+            send_alert(
+                self.settings, admin, f"send of issue {key} failed", _alert_body(key, message, hint, then)
+            )
+        except NewsletterError as exc:
+            log.error("cannot send the alert to %s: %s", admin, exc.message)
+        else:
+            log.info("alert sent to %s", admin)
+
+
+def _alert_body(key: str, message: str, hint: str | None, then: str) -> str:
+    lines = [f"The scheduled send of issue {key} failed:", "", f"  {message}"]
+    if hint:
+        lines.append(f"  hint: {hint}")
+    lines += ["", f"The scheduler is {then}.", "`newsletter status` shows the last run."]
+    return "\n".join(lines) + "\n"
+
+
+def send_alert(settings: Settings, to: str, subject: str, body: str) -> None:
+    """A short plain-text email to ``to`` through the configured transport; DeliveryError when it cannot go."""
+    sender = parseaddr(settings.sender.from_)[1]
+    msg = EmailMessage()
+    msg["From"] = settings.sender.from_
+    msg["To"] = to
+    # Header values from data: no CR, LF or other control characters (see DESIGN.md).
+    msg["Subject"] = re.sub(r"[\x00-\x1f\x7f]", " ", f"[{settings.newsletter.name}] {subject}")
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(body)
+    transport = transport_for(settings)
+    transport.open()
+    try:
+        result = transport.send(sender, to, msg.as_bytes())
+    finally:
+        transport.close()
+    if result.state != "sent":
+        raise NewsletterError(f"the server answered {result.code} {result.reply}")
+
+
+def _period_key(started_at: datetime, daemon: Daemon) -> str:
+    moment = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+    return period_for(moment, daemon.settings.zone).key
+
+
+def _local(moment: datetime) -> str:
+    return f"{moment:%a %Y-%m-%d %H:%M:%S %Z}"

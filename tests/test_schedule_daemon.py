@@ -1,0 +1,381 @@
+"""`newsletter schedule` as real processes: a real SQLite job store, a real SMTP server on 127.0.0.1.
+
+Schedules fire a few seconds ahead: the config says the day and the minute, and the hidden
+``--second`` option gives the second, so no test waits for a whole minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import RecordingHandler, SmtpServer, free_port, run_cli
+from test_schedule import current_feed
+
+ZONE = ZoneInfo("Europe/Brussels")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ADMIN = "admin@example.org"
+
+
+@dataclass
+class SlowHandler(RecordingHandler):
+    """Takes ``delay`` seconds to answer each DATA: time to signal a daemon in the middle of a send."""
+
+    delay: float = 0.0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_smtp() -> Iterator[SmtpServer]:
+    handler = SlowHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Due:
+    when: str  # what the config says: day and minute
+    second: int  # what --second says
+    at: datetime
+
+
+def due_in(seconds: float, *, days_later: int = 0) -> Due:
+    at = (datetime.now(ZONE) + timedelta(seconds=seconds)).replace(microsecond=0)
+    day = DAYS[(at.weekday() + days_later) % 7]
+    return Due(f"{day} {at:%H:%M}", at.second, at)
+
+
+def make_project(
+    folder: Path, smtp: SmtpServer, *, when: str, subscribers: int = 4, extra: str = "", source: str = ""
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "feed.xml").write_text(current_feed(3), encoding="utf-8")
+    rows = "".join(f"reader{i:02d}@example.org,Reader {i}\n" for i in range(subscribers))
+    (folder / "subscribers.csv").write_text("email,name\n" + rows, encoding="utf-8")
+    config = folder / "newsletter.toml"
+    config.write_text(
+        f"""
+[newsletter]
+name = "This Week"
+timezone = "Europe/Brussels"
+
+[sender]
+from = "This Week <news@example.org>"
+admin = "{ADMIN}"
+
+[[sources]]
+name = "Now"
+{source or 'path = "feed.xml"'}
+
+[subscribers]
+csv = "subscribers.csv"
+
+[delivery]
+transport = "smtp"
+host = "127.0.0.1"
+port = {smtp.port}
+security = "none"
+retry_base_seconds = 0.05
+
+[schedule]
+when = "{when}"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+class DaemonProcess:
+    """`python -m newsletter schedule` in a subprocess, its output collected as it comes."""
+
+    def __init__(self, config: Path, second: int) -> None:
+        env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+        env.pop("NEWSLETTER_CONFIG", None)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "newsletter",
+                "--config",
+                str(config),
+                "schedule",
+                "--second",
+                str(second),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        wait_until(lambda: text in self.output, timeout, f"{text!r} in the daemon's output:\n{self.output}")
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def daemons() -> Iterator[Callable[[Path, int], DaemonProcess]]:
+    started: list[DaemonProcess] = []
+
+    def start(config: Path, second: int) -> DaemonProcess:
+        started.append(DaemonProcess(config, second))
+        return started[-1]
+
+    yield start
+    for d in started:
+        d.kill()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def sleep_until(moment: datetime) -> None:
+    time.sleep(max(0.0, (moment - datetime.now(ZONE)).total_seconds()))
+
+
+def to_readers(smtp: SmtpServer) -> list[str]:
+    return sorted(r.recipients[0] for r in smtp.received if r.recipients[0] != ADMIN)
+
+
+def readers(n: int) -> list[str]:
+    return [f"reader{i:02d}@example.org" for i in range(n)]
+
+
+def query(config: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(config.parent / "newsletter.db") as conn:
+        return conn.execute(sql).fetchall()
+
+
+def schedule_runs(config: Path) -> list[tuple[str, str]]:
+    return query(config, "SELECT outcome, message FROM runs WHERE trigger = 'schedule' ORDER BY id")
+
+
+def status(config: Path) -> str:
+    result = run_cli("--config", str(config), "status")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_run_due_while_down_runs_once_at_restart_and_never_again(
+    tmp_path: Path, smtp_server: SmtpServer, daemons
+) -> None:
+    due = due_in(6)
+    config = make_project(tmp_path / "p", smtp_server, when=due.when)
+    first = daemons(config, due.second)
+    first.wait_for("next run: " + f"{due.at:%a %Y-%m-%d %H:%M:%S}")
+    assert "next scheduled run: " + f"{due.at:%a %Y-%m-%d %H:%M:%S}" in status(config)
+    assert first.stop() == 0
+    sleep_until(due.at + timedelta(seconds=1))  # it falls due while no daemon runs
+
+    second = daemons(config, due.second)
+    wait_until(lambda: len(to_readers(smtp_server)) == 4, 30, "the issue at restart")
+    wait_until(lambda: [o for o, _ in schedule_runs(config)] == ["sent"], 10, "the run recorded")
+    assert second.stop() == 0
+    assert to_readers(smtp_server) == readers(4)
+    assert "missed while down: running it now" in second.output
+    shown = status(config)
+    assert "(schedule): sent" in shown
+    assert "next scheduled run: " + f"{due.at + timedelta(days=7):%a %Y-%m-%d %H:%M:%S}" in shown
+
+    third = daemons(config, due.second)  # a restart after the send sends nothing more
+    third.wait_for("next run:")
+    time.sleep(2)
+    assert third.stop() == 0
+    assert to_readers(smtp_server) == readers(4)
+    assert [o for o, _ in schedule_runs(config)] == ["sent"]
+
+
+def test_a_restart_with_a_changed_schedule_keeps_the_due_run(
+    tmp_path: Path, smtp_server: SmtpServer, daemons
+) -> None:
+    due = due_in(6)
+    config = make_project(tmp_path / "p", smtp_server, when=due.when)
+    first = daemons(config, due.second)
+    first.wait_for("next run:")
+    assert first.stop() == 0
+    sleep_until(due.at + timedelta(seconds=1))
+    moved = due_in(0, days_later=2)  # the operator moved the send two days later meanwhile
+    config.write_text(config.read_text().replace(f'when = "{due.when}"', f'when = "{moved.when}"'))
+
+    second = daemons(config, due.second)
+    wait_until(lambda: len(to_readers(smtp_server)) == 4, 30, "the due run despite the new schedule")
+    wait_until(lambda: [o for o, _ in schedule_runs(config)] == ["sent"], 10, "the run recorded")
+    assert second.stop() == 0
+    assert "schedule changed to" in second.output
+    next_week = f"{due.at.replace(second=0) + timedelta(days=2):%a}"
+    assert f"next scheduled run: {next_week}" in status(config)
+    assert to_readers(smtp_server) == readers(4)
+
+
+def _set_next_run(config: Path, moment: datetime) -> None:
+    """Move the stored job's next run time back, as a daemon down for days leaves it."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from newsletter import store
+    from newsletter.schedule import WEEKLY_JOB
+
+    engine = store.open_engine(f"sqlite:///{config.parent / 'newsletter.db'}")
+    jobs = SQLAlchemyJobStore(engine=engine, tablename=store.JOB_TABLE)
+    jobs.start(BackgroundScheduler(timezone=ZONE), "default")  # the job store only; nothing runs here
+    job = jobs.lookup_job(WEEKLY_JOB)
+    assert job is not None
+    job.next_run_time = moment
+    jobs.update_job(job)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("grace_hours", [12.0, 0.5])
+def test_several_missed_periods_run_once_within_the_grace_and_never_after_it(
+    tmp_path: Path, smtp_server: SmtpServer, daemons, grace_hours: float
+) -> None:
+    # Every day at the minute an hour ago: down for three days, the daemon missed four runs.
+    hour_ago = datetime.now(ZONE) - timedelta(hours=1)
+    config = make_project(
+        tmp_path / "p", smtp_server, when=f"daily {hour_ago:%H:%M}", extra=f"grace_hours = {grace_hours}"
+    )
+    first = daemons(config, 0)
+    first.wait_for("next run:")
+    assert first.stop() == 0
+    _set_next_run(config, hour_ago.replace(second=0, microsecond=0) - timedelta(days=3))
+
+    second = daemons(config, 0)
+    if grace_hours > 1:
+        wait_until(lambda: len(to_readers(smtp_server)) == 4, 30, "the one coalesced run")
+        wait_until(lambda: [o for o, _ in schedule_runs(config)] == ["sent"], 10, "the run recorded")
+        time.sleep(1)
+        assert [o for o, _ in schedule_runs(config)] == ["sent"]  # once, not once per missed day
+    else:
+        wait_until(lambda: [o for o, _ in schedule_runs(config)] == ["missed"], 30, "the missed run recorded")
+        (message,) = [m for o, m in schedule_runs(config)]
+        assert "missed by more than 0.5 hour(s)" in message and "next issue's window covers" in message
+        assert "missed by more than 0.5 hour(s)" in second.output
+        assert to_readers(smtp_server) == []
+    assert second.stop() == 0
+
+
+def test_two_daemons_on_one_database_send_one_issue(tmp_path: Path, slow_smtp: SmtpServer, daemons) -> None:
+    slow_smtp.handler.delay = 0.05  # type: ignore[attr-defined]
+    due = due_in(7)
+    config = make_project(
+        tmp_path / "p", slow_smtp, when=due.when, subscribers=20, extra="retry_minutes = 0.05"
+    )
+    one, two = daemons(config, due.second), daemons(config, due.second)
+    one.wait_for("next run:")
+    two.wait_for("next run:")
+    wait_until(lambda: len(to_readers(slow_smtp)) >= 20, 60, "the issue")
+    # Both fire at the same second: one sends, the other finds the lock or the issue taken.
+    wait_until(lambda: len(schedule_runs(config)) >= 2, 30, "both daemons' runs")
+    time.sleep(4)  # a busy daemon checks again after retry_minutes (3 s here)
+    assert one.stop() == 0 and two.stop() == 0
+    assert to_readers(slow_smtp) == readers(20)  # everyone once
+    outcomes = [o for o, _ in schedule_runs(config)]
+    assert outcomes.count("sent") == 1, outcomes
+    assert set(outcomes) <= {"sent", "busy", "already-sent"}, outcomes
+
+
+def test_sigterm_mid_send_stops_cleanly_and_the_next_start_resumes(
+    tmp_path: Path, slow_smtp: SmtpServer, daemons
+) -> None:
+    slow_smtp.handler.delay = 0.3  # type: ignore[attr-defined]
+    due = due_in(6)
+    config = make_project(tmp_path / "p", slow_smtp, when=due.when, subscribers=12)
+    first = daemons(config, due.second)
+    wait_until(lambda: len(to_readers(slow_smtp)) >= 3, 40, "the send to begin")
+    assert first.stop() == 0  # SIGTERM: the message in flight finishes, then exit 0
+    received = to_readers(slow_smtp)
+    assert 3 <= len(received) < 12
+    sent = query(
+        config,
+        "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.state = 'sent'",
+    )
+    assert sorted(e for (e,) in sent) == received  # the ledger says exactly what the server got
+    assert query(config, "SELECT state FROM issues") == [("sending",)]
+    assert [o for o, _ in schedule_runs(config)] == ["stopped"]
+    assert "(schedule): stopped" in status(config)
+
+    second = daemons(config, due.second)
+    wait_until(lambda: len(to_readers(slow_smtp)) >= 12, 40, "the rest of the issue")
+    wait_until(lambda: schedule_runs(config)[-1][0] == "sent", 10, "the resumed run recorded")
+    assert second.stop() == 0
+    assert "was left part-sent: resuming it now" in second.output
+    assert to_readers(slow_smtp) == readers(12)  # nobody missed, nobody twice
+    assert query(config, "SELECT state FROM issues") == [("sent",)]
+
+
+def test_every_feed_failing_alerts_the_admin_and_a_retry_sends(
+    tmp_path: Path, smtp_server: SmtpServer, http_dir, daemons
+) -> None:
+    folder, base = http_dir
+    due = due_in(6)
+    config = make_project(
+        tmp_path / "p",
+        smtp_server,
+        when=due.when,
+        extra="retry_minutes = 0.05",
+        source=f'url = "{base}/feed.xml"',
+    )
+    daemon = daemons(config, due.second)
+    wait_until(lambda: any(r.recipients == [ADMIN] for r in smtp_server.received), 30, "the alert")
+    (alert,) = [r.message for r in smtp_server.received if r.recipients == [ADMIN]]
+    assert alert["Subject"].startswith("[This Week] send of issue ") and alert["Subject"].endswith(" failed")
+    body = alert.get_content()
+    assert "every source failed" in body and "retrying at" in body
+    assert "(schedule): failed" in status(config)
+    (folder / "feed.xml").write_text(current_feed(3), encoding="utf-8")  # the feed is back
+    wait_until(lambda: len(to_readers(smtp_server)) == 4, 30, "the retry to send the issue")
+    wait_until(lambda: schedule_runs(config)[-1][0] == "sent", 10, "the retry recorded")
+    assert daemon.stop() == 0
+    assert "send failed: every source failed" in daemon.output and f"alert sent to {ADMIN}" in daemon.output
+    assert [o for o, _ in schedule_runs(config)][0] == "failed"
+    assert to_readers(smtp_server) == readers(4)
