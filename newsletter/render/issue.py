@@ -16,12 +16,16 @@ from newsletter.config import Settings
 from newsletter.errors import RenderError
 from newsletter.models import Issue, Item, RenderedIssue
 from newsletter.render.html import inline_css, mjml_to_html
-from newsletter.render.templates import render_template, template_environment
+from newsletter.render.templates import line_locator, render_template, template_environment
+from newsletter.render.theme import direction, theme_context
 from newsletter.render.tokens import SubscriberTokens, token
 
 HTML_TEMPLATE = "digest.mjml.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
 PREHEADER_CHARS = 140
+# After the preheader: invisible characters so that clients do not fill the inbox preview line with
+# the body's first words ("View in browser", the menu...).
+PREHEADER_PADDING = "\u034f\u200c\u00a0" * 40
 log = logging.getLogger(__name__)
 
 LABELS = {
@@ -111,13 +115,18 @@ def context_for(settings: Settings, issue: Issue) -> dict[str, Any]:
         return _item_context(item, settings, labels)
 
     return {
-        "newsletter": {"name": settings.newsletter.name, "language": settings.newsletter.language},
+        "newsletter": {
+            "name": settings.newsletter.name,
+            "language": settings.newsletter.language,
+            "direction": direction(settings.newsletter.language),
+        },
         "sender": {"name": sender_name(settings), "postal_address": settings.sender.postal_address},
-        "theme": settings.theme,
+        "theme": theme_context(settings),
         "labels": labels,
         "issue": {"date": format_day(issue.period.end, settings), "key": issue.period.key},
         "subject": subject_for(settings, issue),
         "preheader": preheader,
+        "preheader_padding": PREHEADER_PADDING,
         "teasers": [ctx(i) for i in teasers],
         "headline": ctx(issue.headline) if issue.headline else None,
         "cards": [ctx(i) for i in issue.cards],
@@ -135,7 +144,8 @@ def render_once(settings: Settings, issue: Issue, env: jinja2.Environment | None
         env = template_environment(user)
     context = context_for(settings, issue)
     mjml_source = render_template(env, HTML_TEMPLATE, context)
-    html = inline_css(mjml_to_html(mjml_source, HTML_TEMPLATE))
+    # The locator reads the template files only when there is an error to report.
+    html = inline_css(mjml_to_html(mjml_source, HTML_TEMPLATE, lambda line: line_locator(env)(line)))
     text = render_template(env, TEXT_TEMPLATE, context)
     text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
     return RenderedIssue(
@@ -148,26 +158,46 @@ def render_once(settings: Settings, issue: Issue, env: jinja2.Environment | None
 
 
 def render_issue(settings: Settings, issue: Issue) -> RenderedIssue:
-    """Render the issue; cards that would push the HTML past the size budget move to further links."""
+    """Render the issue; cards that would push the HTML past the size budget move to further links.
+
+    Gmail clips an email near 102 KB, hiding what follows (the unsubscribe link among it): rather
+    than be clipped, the last cards become further links (titles only), with a warning.
+    """
     user = settings.path(settings.newsletter.templates) if settings.newsletter.templates else None
     env = template_environment(user)
     rendered = render_once(settings, issue, env)
     budget = settings.issue.max_html_bytes
-    warnings: list[str] = []
-    while len(rendered.html.encode("utf-8")) > budget and issue.cards:
-        size = len(rendered.html.encode("utf-8"))
-        per_card = max(1, (size - _base_size(settings, issue, env)) // max(1, len(issue.cards)))
-        keep = max(0, len(issue.cards) - max(1, -(-(size - budget) // per_card)))
+    size = html_bytes(rendered)
+    if size <= budget or not issue.cards:
+        return _over_budget(rendered, size, budget) if size > budget else rendered
+    base = html_bytes(render_once(settings, replace(issue, cards=()), env))
+    first_size, moved_total = size, 0
+    while size > budget and issue.cards:
+        per_card = max(1, (size - base) // len(issue.cards))
+        move = max(1, -(-(size - budget) // per_card))
+        keep = max(0, len(issue.cards) - move)
         moved = issue.cards[keep:]
+        moved_total += len(moved)
         issue = replace(issue, cards=issue.cards[:keep], links=moved + issue.links)
-        warnings.append(
-            f"the HTML was {size} bytes, over the {budget}-byte budget: moved {len(moved)} card(s) to further links"
-        )
         rendered = render_once(settings, issue, env)
-    for warning in warnings:
-        log.warning(warning)
-    return replace(rendered, warnings=tuple(warnings))
+        size = html_bytes(rendered)
+    warning = (
+        f"the email would be {first_size:,} bytes, over the {budget:,}-byte budget "
+        f"([issue] max_html_bytes): moved the last {moved_total} card(s) to the further links"
+    )
+    log.info(warning)
+    rendered = replace(rendered, warnings=(warning,))
+    return _over_budget(rendered, size, budget) if size > budget else rendered
 
 
-def _base_size(settings: Settings, issue: Issue, env: jinja2.Environment) -> int:
-    return len(render_once(settings, replace(issue, cards=()), env).html.encode("utf-8"))
+def html_bytes(rendered: RenderedIssue) -> int:
+    return len(rendered.html.encode("utf-8"))
+
+
+def _over_budget(rendered: RenderedIssue, size: int, budget: int) -> RenderedIssue:
+    """Even without cards the email is too big: say so (Gmail will clip it)."""
+    warning = (
+        f"the email is {size:,} bytes even without cards, over the {budget:,}-byte budget: "
+        "Gmail may clip it; shorten the templates or the further links"
+    )
+    return replace(rendered, warnings=(*rendered.warnings, warning))

@@ -7,7 +7,9 @@ variables are errors.
 
 from __future__ import annotations
 
+import re
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -98,3 +100,44 @@ def _template_line(tb: TracebackType | None) -> str:
             found = f"{filename}:{tb.tb_lineno}"
         tb = tb.tb_next
     return found
+
+
+_JINJA_CODE = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})")
+
+
+def line_locator(env: jinja2.Environment, suffix: str = ".mjml.j2") -> Callable[[str], str]:
+    """A function from a line of rendered output to ``file:line`` of the template line that wrote it.
+
+    MJML is checked after Jinja has run, so its errors point into the rendered text; this finds the
+    template line whose literal parts match (the user's files first, then the defaults).
+    """
+    patterns: list[tuple[re.Pattern[str], str]] = []
+    seen: set[str] = set()
+    for name in sorted(env.list_templates(filter_func=lambda n: n.endswith(suffix)), key=_user_first):
+        try:
+            source, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        except jinja2.TemplateNotFound:
+            continue
+        if filename is None or filename in seen:
+            continue
+        seen.add(filename)
+        for number, line in enumerate(source.splitlines(), 1):
+            parts = _JINJA_CODE.split(line.strip())
+            literal = "".join(parts[0::2])
+            if len(literal.strip()) < 4:
+                continue
+            regex = "".join(re.escape(p) if i % 2 == 0 else ".*?" for i, p in enumerate(parts))
+            patterns.append((re.compile(regex), f"{filename}:{number}"))
+
+    def locate(rendered_line: str) -> str:
+        text = rendered_line.strip()
+        for pattern, where in patterns:
+            if pattern.fullmatch(text):
+                return where
+        return ""
+
+    return locate
+
+
+def _user_first(name: str) -> tuple[bool, str]:
+    return name.startswith(DEFAULT_PREFIX), name
