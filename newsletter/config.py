@@ -71,6 +71,7 @@ class SourceSection(_Section):
 class ThemeSection(_Section):
     accent: str = "#0b5394"
     logo: str = ""
+    logo_width: Annotated[int, Field(ge=16, le=552)] = 180  # px in the email
     footer: str = ""
     date_format: str = "d MMMM y"  # a CLDR date pattern, e.g. "EEEE d MMMM y"
 

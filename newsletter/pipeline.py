@@ -183,10 +183,16 @@ def preview(
     as_of: datetime,
     out_dir: Path,
     subscriber: Subscriber = PREVIEW_SUBSCRIBER,
+    *,
+    fresh: bool = False,
 ) -> Preview:
-    """Render the period's draft and write issue.html, issue.txt and issue.eml, personalised for ``subscriber``."""
+    """Render the period's draft and write issue.html, issue.txt and issue.eml, personalised for ``subscriber``.
+
+    Once sending has begun the frozen rendering is shown, as every recipient gets it; ``fresh`` renders
+    with the current templates regardless (for designing templates).
+    """
     issue, warnings = draft_issue(settings, engine, as_of)
-    rendered = rendered_for(settings, engine, issue)
+    rendered = render_issue(settings, issue) if fresh else rendered_for(settings, engine, issue)
     composer = Composer(settings, rendered)
     values = composer.values(subscriber)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -205,6 +211,44 @@ def fill(body: str, values: dict[str, str], *, html_escape: bool = False) -> str
     return TOKEN.sub(
         lambda m: html.escape(values.get(m[1], "")) if html_escape else values.get(m[1], ""), body
     )
+
+
+TEST_PREFIX = "[TEST] "
+
+
+def send_test(
+    settings: Settings,
+    engine: Engine,
+    as_of: datetime,
+    address: str,
+    *,
+    transport: Transport | None = None,
+) -> tuple[RenderedIssue, list[str]]:
+    """Send one copy of the period's issue to ``address``, subject prefixed [TEST], through the configured
+    transport. No ledger row is written and no subscriber is added: the real send is unaffected."""
+    from email.utils import parseaddr
+
+    from newsletter.errors import DeliveryError
+    from newsletter.transports import transport_for
+
+    name, email = parseaddr(address)
+    if "@" not in email or any(c.isspace() for c in email):
+        raise DeliveryError(f"{address!r} is not an email address", hint="give one such as you@example.org")
+    issue, warnings = draft_issue(settings, engine, as_of)
+    rendered = rendered_for(settings, engine, issue)
+    data = Composer(settings, rendered, subject_prefix=TEST_PREFIX).compose(Subscriber(email=email, name=name))
+    transport = transport or transport_for(settings)
+    transport.open()
+    try:
+        result = transport.send(parseaddr(settings.sender.from_)[1], email, data)
+    finally:
+        transport.close()
+    if result.state != "sent":
+        raise DeliveryError(
+            f"the test copy to {email} was not sent: {result.code} {result.reply}".rstrip(),
+            hint="check the [delivery] settings, or run `newsletter send --dry-run`",
+        )
+    return rendered, warnings + list(rendered.warnings)
 
 
 def stored_issue(settings: Settings, engine: Engine, period_key: str) -> Issue | None:
