@@ -1,0 +1,225 @@
+"""The web app: one-click unsubscribe (RFC 8058), the way back in, and the archive of sent issues.
+
+    GET  /unsubscribe/{token}   a page with an Unsubscribe button (a GET alone changes nothing:
+                                mail scanners fetch links)
+    POST /unsubscribe/{token}   unsubscribes: the RFC 8058 one-click POST (urlencoded or multipart
+                                ``List-Unsubscribe=One-Click``) and the page's button; 200, no redirect
+    POST /resubscribe/{token}   the confirmation page's "Subscribe again" button
+    GET  /unsubscribe           how to unsubscribe (the archive's non-personal unsubscribe link)
+    GET  /, /archive            the sent issues, newest first
+    GET  /archive/{period_key}  an issue's HTML as sent, with every personal value left blank
+    GET  /healthz               "ok", for the proxy in front
+
+A forged, altered or truncated token gets 400 and changes nothing. Database writes run in a
+thread pool so a write waiting on SQLite's lock never blocks the event loop. Links inside the
+pages are relative, so the app works behind a proxy at any path.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Callable
+from email.utils import parseaddr
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import jinja2
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from newsletter import store
+from newsletter.compose import list_id
+from newsletter.config import Settings
+from newsletter.render.templates import default_templates
+from newsletter.render.tokens import TOKEN
+from newsletter.subscribers import resubscribe_token, verify_resubscribe_token, verify_unsubscribe_token
+
+ONE_CLICK_CAUSE = "one-click unsubscribe"
+PAGE_CAUSE = "unsubscribed on the web page"
+RESUBSCRIBE_CAUSE = "resubscribed by the subscriber"
+
+# Our own pages: no scripts, nothing from elsewhere, never framed (a framed button is a clickjacking target).
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Robots-Tag": "noindex",
+    "Cache-Control": "no-store",
+}
+# An archived issue: the email's own images and styles, but no scripts and no plugins.
+ARCHIVE_HEADERS = {
+    "Content-Security-Policy": "script-src 'none'; object-src 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def secret_warning(settings: Settings) -> str | None:
+    """A warning when links are signed with the built-in default secret, which anyone can work out."""
+    if os.environ.get(settings.web.secret_env):
+        return None
+    return (
+        f"${settings.web.secret_env} is not set: unsubscribe links are signed with a default secret "
+        "derived from the database path, so anyone who guesses it can unsubscribe others. "
+        f"Set {settings.web.secret_env} to a long random value (e.g. `openssl rand -hex 32`) for every "
+        "command, send and serve alike; links in emails already sent stop working when it changes"
+    )
+
+
+class WebApp:
+    """The pages, bound to one newsletter's settings and database."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.list_id = list_id(settings)
+        self.secret = settings.secret
+        self.name = settings.newsletter.name
+        self.mailto = settings.web.unsubscribe_mailto or parseaddr(settings.sender.from_)[1]
+        self._writer: anyio.CapacityLimiter | None = None
+        self.templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(default_templates() / "web")),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    async def write(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run a database write in a worker thread, one at a time, so the event loop never waits on
+        SQLite's lock and this process's writers do not contend in its busy handler (bench/unsubscribe.py:
+        the same ~700 requests/s, but the slowest answer halves against 40 concurrent writers)."""
+        if self._writer is None:
+            self._writer = anyio.CapacityLimiter(1)
+        try:
+            return await anyio.to_thread.run_sync(func, *args, limiter=self._writer)
+        except SQLAlchemyError as exc:  # locked past busy_timeout, disk full: the sender should retry
+            raise HTTPException(
+                503, f"the database is busy, please try again: {exc.__class__.__name__}"
+            ) from exc
+
+    def page(self, request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        depth = request.url.path.count("/") - 1
+        body = self.templates.get_template(template).render(
+            name=self.name,
+            accent=self.settings.theme.accent,
+            mailto=self.mailto,
+            prefix="../" * max(0, depth),
+            **values,
+        )
+        return HTMLResponse(body, status_code=status_code, headers=PAGE_HEADERS)
+
+    def invalid(self, request: Request) -> HTMLResponse:
+        return self.page(request, "invalid.html.j2", status_code=400)
+
+    # --- unsubscribe ---------------------------------------------------------------------
+
+    async def unsubscribe_form(self, request: Request) -> Response:
+        email = verify_unsubscribe_token(self.secret, self.list_id, request.path_params["token"])
+        if email is None:
+            return self.invalid(request)
+        return self.page(request, "unsubscribe.html.j2", email=email)
+
+    async def unsubscribe(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        email = verify_unsubscribe_token(self.secret, self.list_id, token)
+        if email is None:
+            return self.invalid(request)
+        via = await _form_field(request, "via")
+        cause = PAGE_CAUSE if via == "page" else ONE_CLICK_CAUSE
+        await self.write(store.unsubscribe_address, self.engine, email, cause)
+        again = resubscribe_token(self.secret, self.list_id, email)
+        return self.page(request, "unsubscribed.html.j2", email=email, resubscribe_token=again)
+
+    async def resubscribe(self, request: Request) -> Response:
+        email = verify_resubscribe_token(self.secret, self.list_id, request.path_params["token"])
+        if email is None:
+            return self.invalid(request)
+        changed = await self.write(store.resubscribe_address, self.engine, email, RESUBSCRIBE_CAUSE)
+        status = ""
+        if not changed:
+            row = await run_in_threadpool(store.get_subscriber, self.engine, email)
+            status = row.status if row else "not on the list"
+            if status == "active":
+                changed = True  # pressed twice: already back
+        return self.page(request, "resubscribed.html.j2", email=email, changed=changed, status=status)
+
+    async def unsubscribe_help(self, request: Request) -> Response:
+        return self.page(request, "unsubscribe_help.html.j2")
+
+    # --- the archive ---------------------------------------------------------------------
+
+    async def archive(self, request: Request) -> Response:
+        issues = await run_in_threadpool(store.archived_issues, self.engine)
+        response = self.page(request, "archive.html.j2", issues=issues)
+        response.headers["Cache-Control"] = "no-cache"
+        del response.headers["X-Robots-Tag"]
+        return response
+
+    async def archived_issue(self, request: Request) -> Response:
+        row = await run_in_threadpool(store.get_issue, self.engine, request.path_params["period_key"])
+        if row is None or row.state not in ("sending", "sent") or not row.html:
+            return self.page(request, "not_found.html.j2", status_code=404)
+        return HTMLResponse(self.impersonal(row.html), headers=ARCHIVE_HEADERS)
+
+    def impersonal(self, body: str) -> str:
+        """An issue's HTML as sent, with no one's name or address: every token blank but the
+        unsubscribe link, which points at the page explaining how to unsubscribe."""
+        base = self.settings.web.base_url.rstrip("/")
+        values = {
+            "unsubscribe_url": f"{base}/unsubscribe",
+            "unsubscribe_mailto": f"mailto:{self.mailto}?subject=unsubscribe" if self.mailto else "",
+        }
+        return TOKEN.sub(lambda m: html.escape(values.get(m[1], "")), body)
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code == 503:
+            return PlainTextResponse(exc.detail, status_code=503, headers={"Retry-After": "60"})
+        if isinstance(exc, HTTPException) and exc.status_code != 404:
+            return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+        return self.page(request, "not_found.html.j2", status_code=404)
+
+
+async def _form_field(request: Request, name: str) -> str:
+    """One field of a urlencoded or multipart body; "" when there is none or the body is not a form."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return ""
+    try:
+        form = await request.form(max_files=0, max_fields=20)
+    except Exception:  # a malformed body is still a POST to a valid link: the unsubscribe stands
+        return ""
+    value = form.get(name)
+    await form.close()
+    return value if isinstance(value, str) else ""
+
+
+async def _healthz(_request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
+    """The Starlette app for one newsletter (opens its database unless ``engine`` is given)."""
+    web = WebApp(settings, engine or store.open_engine(settings.database_url))
+    routes = [
+        Route("/", web.archive, methods=["GET"]),
+        Route("/archive", web.archive, methods=["GET"]),
+        Route("/archive/{period_key}", web.archived_issue, methods=["GET"]),
+        Route("/unsubscribe", web.unsubscribe_help, methods=["GET"]),
+        Route("/unsubscribe/{token}", web.unsubscribe_form, methods=["GET"]),
+        Route("/unsubscribe/{token}", web.unsubscribe, methods=["POST"]),
+        Route("/resubscribe/{token}", web.resubscribe, methods=["POST"]),
+        Route("/healthz", _healthz, methods=["GET"]),
+    ]
+    handlers: dict[Any, Callable[..., Any]] = {404: web.not_found, 503: web.not_found}
+    return Starlette(routes=routes, exception_handlers=handlers)
