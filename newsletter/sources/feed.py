@@ -182,11 +182,20 @@ def _text(value: Any) -> str:
 
 
 def _content_html(entry: Any) -> str:
-    for part in entry.get("content") or []:
+    for part in _dicts(entry.get("content")):
         value = _text(part.get("value"))
         if value:
             return value
     return ""
+
+
+def _content_base(entry: Any, base_url: str) -> str:
+    """The base URL that relative links in the entry's HTML are relative to (xml:base, else the feed)."""
+    for part in [*_dicts(entry.get("content")), entry.get("summary_detail")]:
+        base = part.get("base") if isinstance(part, dict) else None
+        if isinstance(base, str) and base.startswith(("http://", "https://", "file:")):
+            return base
+    return base_url
 
 
 def clean_text(value: str) -> str:
@@ -253,9 +262,13 @@ def _image(entry: Any, content: str, base_url: str, allow_file: bool) -> str:
     image = entry.get("image")
     if isinstance(image, dict):
         candidates.append(image.get("href", ""))
-    candidates += _IMG.findall(content or _text(entry.get("summary")))
     for candidate in candidates:
         url = safe_url(html.unescape(str(candidate or "")), base_url, allow_file=allow_file)
+        if url:
+            return url
+    content_base = _content_base(entry, base_url)
+    for candidate in _IMG.findall(content or _text(entry.get("summary"))):
+        url = safe_url(html.unescape(candidate), content_base, allow_file=allow_file)
         if url:
             return url
     return ""
