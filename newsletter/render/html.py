@@ -64,7 +64,7 @@ MJML_TAGS = frozenset(
 _TAG = re.compile(r"<(/?)(mjml|mj-[a-zA-Z0-9-]+)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>")
 # Inside these, content is HTML or CSS that MJML copies as is: no mj- tag belongs there.
 _RAW_CONTENT = frozenset({"mj-text", "mj-button", "mj-raw", "mj-table", "mj-style", "mj-title", "mj-preview"})
-Locator = Callable[[str], str]
+Locator = Callable[[list[str], int], str]  # rendered lines, index -> template file:line
 
 
 def mjml_to_html(source: str, template: str, locate: Locator | None = None) -> str:
@@ -117,8 +117,8 @@ def check_mjml(source: str) -> tuple[int, str] | None:
 def _where(source: str, line: int, template: str, locate: Locator | None) -> str:
     if line <= 0:
         return template
-    text = source.splitlines()[line - 1] if line <= source.count("\n") + 1 else ""
-    found = locate(text) if locate else ""
+    lines = source.splitlines()
+    found = locate(lines, line - 1) if locate and line <= len(lines) else ""
     return found or f"{template} (rendered MJML line {line})"
 
 

@@ -145,7 +145,7 @@ def render_once(settings: Settings, issue: Issue, env: jinja2.Environment | None
     context = context_for(settings, issue)
     mjml_source = render_template(env, HTML_TEMPLATE, context)
     # The locator reads the template files only when there is an error to report.
-    html = inline_css(mjml_to_html(mjml_source, HTML_TEMPLATE, lambda line: line_locator(env)(line)))
+    html = inline_css(mjml_to_html(mjml_source, HTML_TEMPLATE, lambda lines, i: line_locator(env)(lines, i)))
     text = render_template(env, TEXT_TEMPLATE, context)
     text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
     return RenderedIssue(

@@ -105,13 +105,14 @@ def _template_line(tb: TracebackType | None) -> str:
 _JINJA_CODE = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})")
 
 
-def line_locator(env: jinja2.Environment, suffix: str = ".mjml.j2") -> Callable[[str], str]:
+def line_locator(env: jinja2.Environment, suffix: str = ".mjml.j2") -> Callable[[list[str], int], str]:
     """A function from a line of rendered output to ``file:line`` of the template line that wrote it.
 
     MJML is checked after Jinja has run, so its errors point into the rendered text; this finds the
-    template line whose literal parts match (the user's files first, then the defaults).
+    template line whose literal parts match it. When several do (``<mj-column>`` is everywhere), the
+    one whose neighbours also match the rendered line's neighbours wins; the user's files come first.
     """
-    patterns: list[tuple[re.Pattern[str], str]] = []
+    files: list[tuple[str, list[re.Pattern[str] | None]]] = []
     seen: set[str] = set()
     for name in sorted(env.list_templates(filter_func=lambda n: n.endswith(suffix)), key=_user_first):
         try:
@@ -121,22 +122,42 @@ def line_locator(env: jinja2.Environment, suffix: str = ".mjml.j2") -> Callable[
         if filename is None or filename in seen:
             continue
         seen.add(filename)
-        for number, line in enumerate(source.splitlines(), 1):
-            parts = _JINJA_CODE.split(line.strip())
-            literal = "".join(parts[0::2])
-            if len(literal.strip()) < 4:
-                continue
-            regex = "".join(re.escape(p) if i % 2 == 0 else ".*?" for i, p in enumerate(parts))
-            patterns.append((re.compile(regex), f"{filename}:{number}"))
+        files.append((filename, [_line_pattern(line) for line in source.splitlines()]))
 
-    def locate(rendered_line: str) -> str:
-        text = rendered_line.strip()
-        for pattern, where in patterns:
-            if pattern.fullmatch(text):
-                return where
-        return ""
+    def locate(rendered: list[str], index: int) -> str:
+        best, where = 0, ""
+        for filename, patterns in files:
+            for number, pattern in enumerate(patterns):
+                if pattern is None or not pattern.fullmatch(rendered[index].strip()):
+                    continue
+                score = 1 + _neighbours(patterns, number, rendered, index)
+                if score > best:
+                    best, where = score, f"{filename}:{number + 1}"
+        return where
 
     return locate
+
+
+def _line_pattern(line: str) -> re.Pattern[str] | None:
+    """A template line as a regex over its output: literal text kept, Jinja code matching anything."""
+    parts = _JINJA_CODE.split(line.strip())
+    if len("".join(parts[0::2]).strip()) < 4:
+        return None
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else ".*?" for i, p in enumerate(parts)))
+
+
+def _neighbours(patterns: list[re.Pattern[str] | None], number: int, rendered: list[str], index: int) -> int:
+    """How many of the 3 rendered lines on each side match template lines near the candidate's."""
+    score = 0
+    for step in (-1, 1):
+        for distance in range(1, 4):
+            i = index + step * distance
+            if not 0 <= i < len(rendered):
+                break
+            text = rendered[i].strip()
+            window = patterns[max(0, number + step * distance - 2) : number + step * distance + 3]
+            score += any(p is not None and p.fullmatch(text) for p in window)
+    return score
 
 
 def _user_first(name: str) -> tuple[bool, str]:
