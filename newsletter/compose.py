@@ -5,21 +5,35 @@ headers' constant part and the html and text bodies split at their ``@@token@@``
 Each message then costs a join and a quoted-printable encoding. Building an ``EmailMessage`` per
 recipient measured 2.3 ms of CPU; this path measured under 0.2 ms (bench/send.py). tests/test_compose
 checks its output against what the ``email`` package parses.
+
+Every line stays under 998 octets: the bodies are quoted-printable (76 per line) and header values
+longer than a line are RFC 2047 encoded words folded at 76. The MIME boundary cannot occur in a
+quoted-printable body, which writes every ``=`` as ``=3D``.
+
+With ``[delivery] dkim_key`` set, each message carries a DKIM-Signature (rsa-sha256, relaxed/simple)
+over From, To, Subject, Date, Message-ID, the List-* headers and the MIME headers. The canonical
+form of the headers that never change is computed once; the RSA signature uses ``cryptography``
+(0.3 ms) when it is installed, dkimpy's pure-Python RSA (6 ms) otherwise. Tests verify the result
+with ``dkim.verify``.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
 import hashlib
 import html
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from urllib.parse import quote
 
+import dkim.crypto
+
 from newsletter.config import Settings
+from newsletter.errors import ConfigError
 from newsletter.models import RenderedIssue, Subscriber
 from newsletter.render.tokens import TOKEN, field_name
 from newsletter.subscribers import unsubscribe_token
@@ -34,22 +48,31 @@ def clean_header(value: str) -> str:
     return " ".join(_CONTROL.sub(" ", value).split())
 
 
+# Longer plain values are encoded and folded, so no header line nears the 998-octet limit.
+_PLAIN_MAX = 900
+
+
+def _encoded_words(value: str) -> str:
+    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
+
+
 def encode_header(value: str) -> str:
     """RFC 2047 encoding when needed. Text that merely looks like an encoded word is encoded too,
     so no reader decodes ``=?UTF-8?Q?=0A?=`` in a title into a line break (CVE-2024-6923)."""
     value = clean_header(value)
-    if value.isascii() and "=?" not in value:
+    if value.isascii() and "=?" not in value and len(value) < _PLAIN_MAX:
         return value
-    return Header(value, "utf-8", maxlinelen=10_000).encode(linesep="\r\n")
+    return _encoded_words(value)
 
 
 def format_address(name: str, email: str) -> str:
+    """``Name <email>``: an ASCII name quoted when it holds specials, any other as encoded words."""
     name, email = clean_header(name), clean_header(email)
     if not name:
         return email
-    if "=?" in name:
-        return f"{encode_header(name)} <{email}>"
-    return formataddr((name, email), charset="utf-8")
+    if name.isascii() and "=?" not in name and len(name) < _PLAIN_MAX - len(email):
+        return formataddr((name, email))
+    return f"{_encoded_words(name)} <{email}>"
 
 
 def list_id(settings: Settings) -> str:
@@ -63,19 +86,141 @@ def sender_domain(settings: Settings) -> str:
     return address.rsplit("@", 1)[-1] if "@" in address else "localhost"
 
 
+def _relaxed(name: str, value: str) -> bytes:
+    """A header in DKIM's relaxed canonical form (RFC 6376 3.4.2), without the line ending."""
+    return name.lower().encode() + b":" + b" ".join(value.encode("utf-8").split())
+
+
+# What the signature covers, in this order; each is a header every message carries once.
+SIGNED = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+    "Content-Type",
+)
+
+
+class DkimSigner:
+    """rsa-sha256, relaxed headers, simple body: one DKIM-Signature header per message."""
+
+    def __init__(self, key_pem: bytes, selector: str, domain: str, source: str = "dkim_key") -> None:
+        try:
+            self._key = dkim.crypto.parse_pem_private_key(key_pem)
+        except (dkim.crypto.UnparsableKeyError, ValueError, IndexError) as exc:
+            raise ConfigError(
+                f"[delivery] dkim_key {source}: not an RSA private key in PEM form ({exc})",
+                hint="generate one with `openssl genrsa -out dkim.pem 2048`",
+            ) from None
+        self.selector, self.domain = selector, domain
+        self._rsa = _fast_rsa(key_pem) or self._pure_rsa
+        self._h = ":".join(name.lower() for name in SIGNED)
+
+    def _pure_rsa(self, data: bytes) -> bytes:
+        return bytes(dkim.crypto.RSASSA_PKCS1_v1_5_sign(hashlib.sha256(data), self._key))
+
+    def header(self, canonical_headers: bytes, body: bytes, when: int) -> str:
+        """``DKIM-Signature: ...`` with CRLF; ``canonical_headers`` are the SIGNED ones in relaxed form, each + CRLF."""
+        body_hash = base64.b64encode(hashlib.sha256(body.rstrip(b"\r\n") + b"\r\n").digest()).decode()
+        value = (
+            f"v=1; a=rsa-sha256; c=relaxed/simple; d={self.domain}; s={self.selector};\r\n"
+            f" t={when}; h={self._h};\r\n bh={body_hash};\r\n b="
+        )
+        signature = base64.b64encode(self._rsa(canonical_headers + _relaxed("DKIM-Signature", value)))
+        folded = "\r\n ".join(signature[i : i + 72].decode() for i in range(0, len(signature), 72))
+        return f"DKIM-Signature: {value}{folded}\r\n"
+
+
+def _fast_rsa(key_pem: bytes) -> Callable[[bytes], bytes] | None:
+    """OpenSSL's RSA through ``cryptography``, about 20 times dkimpy's; None when it is not installed."""
+    try:
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    except ImportError:
+        return None
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return None
+    pad, sha = padding.PKCS1v15(), hashes.SHA256()
+    return lambda data: key.sign(data, pad, sha)
+
+
+def dkim_signer(settings: Settings) -> DkimSigner | None:
+    """The signer ``[delivery] dkim_key`` asks for, or None; a bad key is a ConfigError naming it."""
+    d = settings.delivery
+    if not d.dkim_key:
+        return None
+    path = settings.path(d.dkim_key)
+    if not d.dkim_selector:
+        raise ConfigError(
+            "[delivery] dkim_selector is required with dkim_key",
+            hint="the selector is the name of the DNS record <selector>._domainkey.<domain>",
+        )
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"[delivery] dkim_key {path}: cannot read: {exc.strerror}", hint="check the path"
+        ) from None
+    return DkimSigner(pem, d.dkim_selector, d.dkim_domain or sender_domain(settings), str(path))
+
+
+def _qp(text: str, *, last: bool = True) -> bytes:
+    """Quoted-printable with CRLF line ends; unless ``last``, ending in a line end or a soft one (=CRLF).
+
+    ``b2a_qp`` takes its line end from the first one in the data: text without one gets bare-LF
+    soft breaks, which are all soft (there is no hard break in it) and become CRLF here.
+    """
+    data = text.encode("utf-8")
+    out = binascii.b2a_qp(data, istext=True)
+    if b"\r\n" not in data:
+        out = out.replace(b"\n", b"\r\n")
+    if not last and not out.endswith(b"\r\n"):
+        out += b"=\r\n"
+    # Every piece starts a line. A line starting with "." would need SMTP's dot-stuffing, which
+    # costs a scan of the whole message per recipient: encode the dot instead.
+    out = out.replace(b"\r\n.", b"\r\n=2E")
+    return b"=2E" + out[1:] if out.startswith(b".") else out
+
+
 class _Template:
-    """A body split at its placeholders: even indices are text, odd ones token names."""
+    """A body encoded once, with holes for its ``@@token@@`` placeholders.
 
-    __slots__ = ("parts",)
+    The text between placeholders is quoted-printable encoded here, once per issue, and each piece
+    ends with a line end or a soft line break; so is each recipient's value. A soft break decodes
+    to nothing, so the pieces join into the right text while every line keeps its 76-octet limit,
+    and a recipient costs the encoding of their own values only (the premailer output is one
+    50 KB line: encoding it per recipient took 0.35 ms, twice the rest of the message).
+    """
 
-    def __init__(self, body: str) -> None:
-        self.parts = TOKEN.split(body.replace("\r\n", "\n").replace("\n", "\r\n"))
+    __slots__ = ("escape", "parts")
 
-    def fill(self, values: Mapping[str, str]) -> str:
-        parts = self.parts[:]
-        for i in range(1, len(parts), 2):
-            parts[i] = values.get(parts[i], "")
-        return "".join(parts)
+    def __init__(self, body: str, *, escape: bool = False) -> None:
+        body = body.replace("\r\n", "\n").replace("\n", "\r\n")
+        if not body.endswith("\r\n"):
+            body += "\r\n"
+        pieces = TOKEN.split(body)
+        self.escape = escape
+        # bytes: encoded text; str: a placeholder's name
+        self.parts: list[bytes | str] = [
+            piece if i % 2 else _qp(piece, last=i == len(pieces) - 1)
+            for i, piece in enumerate(pieces)
+            if piece
+        ]
+
+    def render(self, values: Mapping[str, str]) -> bytes:
+        out: list[bytes] = []
+        for part in self.parts:
+            if isinstance(part, bytes):
+                out.append(part)
+            elif value := values.get(part, ""):
+                out.append(_qp(html.escape(value) if self.escape else value, last=False))
+        return b"".join(out)
 
 
 class Composer:
@@ -90,20 +235,22 @@ class Composer:
         self.base_url = settings.web.base_url.rstrip("/")
         mailto = settings.web.unsubscribe_mailto or parseaddr(settings.sender.from_)[1]
         self.mailto = f"mailto:{mailto}?subject=unsubscribe" if mailto else ""
-        self.html = _Template(rendered.html)
+        self.html = _Template(rendered.html, escape=True)
         self.text = _Template(rendered.text)
         sender_name, sender_address = parseaddr(settings.sender.from_)
         fixed = [
-            f"From: {format_address(sender_name, sender_address)}",
-            f"Subject: {encode_header(subject_prefix + rendered.subject)}",
-            f"List-Id: {encode_header(settings.newsletter.name)} <{self.list_id}>",
-            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-            "MIME-Version: 1.0",
-            f'Content-Type: multipart/alternative; boundary="{_BOUNDARY}"',
+            ("From", format_address(sender_name, sender_address)),
+            ("Subject", encode_header(subject_prefix + rendered.subject)),
+            ("List-Id", f"{encode_header(settings.newsletter.name)} <{self.list_id}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("MIME-Version", "1.0"),
+            ("Content-Type", f'multipart/alternative; boundary="{_BOUNDARY}"'),
         ]
         if settings.sender.reply_to:
-            fixed.insert(1, f"Reply-To: {clean_header(settings.sender.reply_to)}")
-        self.fixed_headers = "\r\n".join(fixed)
+            fixed.insert(1, ("Reply-To", clean_header(settings.sender.reply_to)))
+        self.fixed_headers = "\r\n".join(f"{name}: {value}" for name, value in fixed)
+        self.signer = dkim_signer(settings)
+        self._canonical = {name: _relaxed(name, value) + b"\r\n" for name, value in fixed}
         self._date = ("", 0)
 
     def unsubscribe_url(self, email: str) -> str:
@@ -127,36 +274,41 @@ class Composer:
         )
         return values
 
-    def _now(self) -> str:
+    def _now(self) -> tuple[str, int]:
         second = int(time.time())
         if self._date[1] != second:
             self._date = (formatdate(second, localtime=True), second)
-        return self._date[0]
+        return self._date
 
     def compose(self, subscriber: Subscriber) -> bytes:
         values = self.values(subscriber)
-        html_values = {k: html.escape(v) for k, v in values.items()}
         unsubscribe = f"<{values['unsubscribe_url']}>"
         if self.mailto:
             unsubscribe += f", <{self.mailto}&body={quote(subscriber.email)}>"
-        head = (
-            f"{self.fixed_headers}\r\n"
-            f"To: {format_address(values['name'], subscriber.email)}\r\n"
-            f"Date: {self._now()}\r\n"
-            f"Message-ID: {self.message_id(subscriber.email)}\r\n"
-            f"List-Unsubscribe: {unsubscribe}\r\n"
+        date, second = self._now()
+        own = (
+            ("To", format_address(values["name"], subscriber.email)),
+            ("Date", date),
+            ("Message-ID", self.message_id(subscriber.email)),
+            ("List-Unsubscribe", unsubscribe),
         )
-        text = binascii.b2a_qp(self.text.fill(values).encode("utf-8"), istext=True)
-        body = binascii.b2a_qp(self.html.fill(html_values).encode("utf-8"), istext=True)
-        return b"".join(
+        head = "".join(f"{name}: {value}\r\n" for name, value in own)
+        text = self.text.render(values)
+        body = b"".join(
             (
-                head.encode("utf-8"),
                 b"\r\n--" + _BOUNDARY.encode() + b"\r\n",
                 b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
                 text,
                 b"\r\n--" + _BOUNDARY.encode() + b"\r\n",
                 b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
-                body,
+                self.html.render(values),
                 b"\r\n--" + _BOUNDARY.encode() + b"--\r\n",
             )
         )
+        signature = ""
+        if self.signer is not None:
+            canonical = dict(self._canonical)
+            canonical.update((name, _relaxed(name, value) + b"\r\n") for name, value in own)
+            signature = self.signer.header(b"".join(canonical[n] for n in SIGNED), body[2:], second)
+        # The body starts with the CRLF that ends the header block.
+        return (signature + self.fixed_headers + "\r\n" + head).encode("utf-8") + body

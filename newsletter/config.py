@@ -100,6 +100,8 @@ class DeliverySection(_Section):
     username: str = ""
     password_env: str = "NEWSLETTER_SMTP_PASSWORD"
     timeout: Annotated[float, Field(gt=0)] = 30.0
+    tls_verify: bool = True  # false only for a test server with a self-signed certificate
+    tls_ca_file: str = ""  # a PEM file of CAs to trust instead of the system's
     connections: Annotated[int, Field(ge=1, le=64)] = 4
     rate_per_second: Annotated[float, Field(ge=0)] = 0
     rate_per_hour: Annotated[float, Field(ge=0)] = 0

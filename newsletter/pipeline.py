@@ -8,6 +8,7 @@ Every shell calls these functions; none of them prints.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,11 +19,11 @@ from newsletter import store
 from newsletter.collect import collect, issue_from_draft, period_of, story_key
 from newsletter.compose import Composer
 from newsletter.config import Settings
-from newsletter.deliver import DeliverySummary, Observer, deliver
+from newsletter.deliver import DeliverySummary, Observer, check_transport, deliver
 from newsletter.models import Issue, RenderedIssue, Subscriber
 from newsletter.render import render_issue
 from newsletter.subscribers import read_csv, sync
-from newsletter.transports import Transport, transport_for
+from newsletter.transports import Transport
 
 PREVIEW_SUBSCRIBER = Subscriber(email="reader@example.org", name="Alex Reader")
 
@@ -87,8 +88,12 @@ def send(
     observer: Observer | None = None,
     stop: threading.Event | None = None,
     max_wait: float = 0.0,
+    on_total: Callable[[int], None] | None = None,
 ) -> SendOutcome:
-    """What the scheduler does once: collect if needed, render, deliver; resumes an unfinished send."""
+    """What the scheduler does once: collect if needed, render, deliver; resumes an unfinished send.
+
+    ``on_total`` hears how many recipients are due before the first message goes.
+    """
     warnings = sync_subscribers(settings, engine)
     issue, feed_warnings = draft_issue(settings, engine, as_of)
     warnings += feed_warnings
@@ -111,33 +116,52 @@ def send(
         )
     rendered = rendered_for(settings, engine, issue)
     warnings += list(rendered.warnings)
+    composer = Composer(settings, rendered)  # a wrong DKIM key stops here
     if dry_run:
         active = store.count_subscribers(engine).get("active", 0)
         pending = active if row.state == "draft" else _unsent(engine, row.id)
         return SendOutcome(
             "dry-run",
-            f"would send {rendered.subject!r} to {pending} subscriber(s)",
+            f"would send {rendered.subject!r} to {pending} subscriber(s) {_route(settings, composer)}; "
+            "nothing was sent or recorded",
             key,
             warnings=warnings,
             recipients=pending,
         )
-    transport = transport or transport_for(settings)
     with store.send_lock(settings.database_url):
-        transport.open()  # a refused connection stops here, before anything is recorded
+        # A refused connection or login stops here, before anything is recorded.
+        if transport is not None:
+            transport.open()
+        else:
+            check_transport(settings)
         keys = [story_key(i.link) for i in issue.items]
         store.mark_issue_sending(engine, row.id, rendered.subject, rendered.html, rendered.text, keys)
         store.enqueue(engine, row.id)
+        if on_total is not None:
+            on_total(_unsent(engine, row.id))
         summary = deliver(
             settings,
             engine,
             row.id,
             rendered,
             transport=transport,
+            composer=composer,
             observer=observer,
             stop=stop,
             max_wait=max_wait,
         )
     return SendOutcome(_state(summary), _message(key, summary), key, summary, warnings)
+
+
+def _route(settings: Settings, composer: Composer) -> str:
+    d = settings.delivery
+    signed = f", DKIM-signed for {composer.signer.domain}" if composer.signer else ""
+    if d.transport == "maildir":
+        return f"into the Maildir {settings.path(d.maildir)}{signed}"
+    login = f" as {d.username}" if d.username else ""
+    return (
+        f"over SMTP to {d.host}:{d.port} ({d.security}{login}, {d.connections} connection(s)){signed}"
+    )
 
 
 def _unsent(engine: Engine, issue_id: int) -> int:

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     DateTime,
     Engine,
     Float,
@@ -36,6 +37,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
+    cast,
     create_engine,
     event,
     func,
@@ -648,6 +651,92 @@ def record_delivery(
         conn.execute(update(deliveries).where(deliveries.c.id == row_id).values(**values))
 
 
+# The send loop's hot path: one connection held for the whole send, plain tuples, one
+# transaction per group of results (WAL and synchronous=NORMAL make a commit cheap, and a
+# killed process loses nothing committed).
+
+DueRow = tuple[int, int, str, str, str, int, str]  # id, subscriber id, email, name, fields JSON, attempts, status
+
+
+def due_batch(conn: Connection, issue_id: int, now_ts: float, after_id: int, limit: int) -> list[DueRow]:
+    """The next pending or due deferred rows after ``after_id``, in id order, with the subscriber's status."""
+    d, s = deliveries, subscribers
+    query = (
+        select(d.c.id, d.c.subscriber_id, s.c.email, s.c.name, s.c.fields, d.c.attempts, s.c.status)
+        .join(s, s.c.id == d.c.subscriber_id)
+        .where(
+            d.c.issue_id == issue_id,
+            d.c.id > after_id,
+            d.c.state.in_(("pending", "deferred")),
+            d.c.next_attempt <= now_ts,
+        )
+        .order_by(d.c.id)
+        .limit(limit)
+    )
+    return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+
+
+def inactive_among(conn: Connection, subscriber_ids: Iterable[int]) -> set[int]:
+    """Which of these subscribers left the list (unsubscribed, bounced, removed) since they were read."""
+    ids = list(subscriber_ids)
+    if not ids:
+        return set()
+    query = select(subscribers.c.id).where(subscribers.c.id.in_(ids), subscribers.c.status != "active")
+    return set(conn.execute(query).scalars())
+
+
+_record = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("row_id"))
+    .values(
+        state=bindparam("state"),
+        code=bindparam("code"),
+        reply=bindparam("reply"),
+        attempts=bindparam("attempts"),
+        next_attempt=bindparam("next_attempt"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+
+
+_RECORD_KEYS = ("state", "code", "reply", "attempts", "next_attempt", "updated_at", "row_id")
+_RECORD_SQLITE = (
+    "UPDATE deliveries SET state = ?, code = ?, reply = ?, attempts = ?, next_attempt = ?, updated_at = ? "
+    "WHERE id = ?"
+)
+
+
+def record_results(conn: Connection, results: list[dict[str, Any]], bounced: list[tuple[int, str]]) -> None:
+    """Write a group of recipients' fates and the bounced addresses, and commit them together.
+
+    Each result: row_id, state, code, reply, attempts, next_attempt, updated_at.
+    """
+    if results and conn.dialect.name == "sqlite":
+        # The driver's executemany: SQLAlchemy's per-statement work was most of this call's cost.
+        conn.exec_driver_sql(_RECORD_SQLITE, [tuple(r[k] for k in _RECORD_KEYS) for r in results])
+    elif results:
+        conn.execute(_record, results)
+    for subscriber_id, cause in bounced:
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == subscriber_id, subscribers.c.status == "active")
+            .values(status="bounced", cause=cause[:500], changed_at=now())
+        )
+    conn.commit()
+
+
+def attempts_since(conn: Connection, since_ts: float) -> list[tuple[float, int]]:
+    """(minute as unix time, messages handed to a server in it) since ``since_ts``, over every issue:
+    the hourly rate limit counts what earlier sends used."""
+    minute = cast(deliveries.c.updated_at / 60, Integer)
+    query = (
+        select(minute, func.count())
+        .where(deliveries.c.updated_at >= since_ts, deliveries.c.attempts > 0)
+        .group_by(minute)
+    )
+    return [(float(m) * 60, int(n)) for m, n in conn.execute(query)]
+
+
 def ledger_counts(engine: Engine, issue_id: int) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(
@@ -660,11 +749,16 @@ def ledger_counts(engine: Engine, issue_id: int) -> dict[str, int]:
 
 def next_attempt_at(engine: Engine, issue_id: int) -> float | None:
     with engine.connect() as conn:
-        return conn.execute(
-            select(func.min(deliveries.c.next_attempt)).where(
-                deliveries.c.issue_id == issue_id, deliveries.c.state.in_(("pending", "deferred"))
-            )
-        ).scalar()
+        return next_attempt_in(conn, issue_id)
+
+
+def next_attempt_in(conn: Connection, issue_id: int) -> float | None:
+    """When the earliest waiting row of the issue is due (unix time), or None when none waits."""
+    return conn.execute(
+        select(func.min(deliveries.c.next_attempt)).where(
+            deliveries.c.issue_id == issue_id, deliveries.c.state.in_(("pending", "deferred"))
+        )
+    ).scalar()
 
 
 def failed_rows(engine: Engine, issue_id: int | None = None) -> list[dict[str, Any]]:

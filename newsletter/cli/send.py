@@ -45,8 +45,11 @@ def send_command(
             retry_failed=retry_failed,
             observer=progress.observe,
             max_wait=wait,
+            on_total=progress.set_total,
         )
     warn(outcome.warnings)
+    if progress.done:
+        console.print(progress.summary())
     console.print(outcome.message)
     if outcome.state == "paused":
         ctx.exit(1)
@@ -60,7 +63,7 @@ def status(ctx: click.Context, failed: bool) -> None:
     settings = settings_from(ctx)
     engine = open_store(settings)
     table = Table(title="Issues", title_justify="left")
-    for column in ("period", "state", "subject", "sent", "waiting", "failed", "skipped"):
+    for column in ("period", "state", "subject", "sent", "pending", "deferred", "failed", "skipped"):
         table.add_column(column)
     for row in store.list_issues(engine):
         c = store.ledger_counts(engine, row.id)
@@ -68,10 +71,7 @@ def status(ctx: click.Context, failed: bool) -> None:
             row.period_key,
             row.state,
             row.subject or "-",
-            str(c.get("sent", 0)),
-            str(c.get("pending", 0) + c.get("deferred", 0)),
-            str(c.get("failed", 0)),
-            str(c.get("skipped", 0)),
+            *(str(c.get(state, 0)) for state in ("sent", "pending", "deferred", "failed", "skipped")),
         )
     console.print(table)
     counts = store.count_subscribers(engine)
@@ -94,7 +94,9 @@ def status(ctx: click.Context, failed: bool) -> None:
         if not rows:
             console.print("no failed addresses")
         for r in rows:
-            console.print(f"{r['period_key']}  {r['email']}  {r['code']} {r['reply']}")
+            console.print(
+                f"{r['period_key']}  {r['email']}  {r['code']} {r['reply']}", markup=False, soft_wrap=True
+            )
 
 
 COMMANDS = [send_command, status]

@@ -30,6 +30,8 @@ def transport_for(settings: Settings) -> Transport:
         password=settings.smtp_password,
         timeout=d.timeout,
         password_env=d.password_env,
+        tls_verify=d.tls_verify,
+        tls_ca_file=str(settings.path(d.tls_ca_file)) if d.tls_ca_file else "",
     )
 
 
