@@ -128,6 +128,10 @@ class WebApp:
         email = verify_unsubscribe_token(self.secret, self.list_id, request.path_params["token"])
         if email is None:
             return self.invalid(request)
+        row = await run_in_threadpool(store.get_subscriber, self.engine, email)
+        if row is not None and row.status == "unsubscribed":  # back on the page: offer the way back in
+            again = resubscribe_token(self.secret, self.list_id, email)
+            return self.page(request, "unsubscribed.html.j2", email=email, resubscribe_token=again)
         return self.page(request, "unsubscribe.html.j2", email=email)
 
     async def unsubscribe(self, request: Request) -> Response:

@@ -35,10 +35,12 @@ ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 @contextmanager
-def serving(config: Path, port: int) -> Iterator[str]:
+def serving(config: Path, port: int, secret: str | None = SECRET) -> Iterator[str]:
     """Run `newsletter serve` for ``config`` on ``port``; yield its base URL once it answers."""
-    env = {**os.environ, "NEWSLETTER_SECRET": SECRET}
+    env = {**os.environ, "NEWSLETTER_SECRET": secret or ""}
     env.pop("NEWSLETTER_CONFIG", None)
+    if secret is None:
+        del env["NEWSLETTER_SECRET"]
     log = (config.parent / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "newsletter", "--config", str(config), "serve", "--port", str(port)],
@@ -189,6 +191,8 @@ def test_get_shows_a_button_and_changes_nothing_then_the_way_back_in(site: Site)
     assert back_url.path.startswith("/resubscribe/")
     assert httpx.get(back_url).status_code == 405  # a GET never changes anything here either
     assert site.status("linus@example.org")[0] == "unsubscribed"
+    again = httpx.get(url)  # the link followed again: the way back in is still offered
+    assert "You are unsubscribed" in again.text and action[0] in again.text
     back = httpx.post(back_url)
     assert back.status_code == 200 and "Welcome back" in back.text
     assert site.status("linus@example.org") == ("active", "resubscribed by the subscriber")
@@ -350,3 +354,12 @@ def test_the_archive_shows_each_sent_issue_without_anything_personal(nato: Site)
     assert "/unsubscribe/" not in page.text  # no one's personal link
     assert f'href="{nato.url}/unsubscribe"' in page.text
     assert "script-src 'none'" in page.headers["content-security-policy"]
+
+
+def test_serve_warns_when_links_are_signed_with_the_default_secret(tmp_path: Path) -> None:
+    config = tmp_path / "newsletter.toml"
+    config.write_text('[newsletter]\ndatabase = "news.db"\n[subscribers]\ncsv = ""\n')
+    with serving(config, free_port(), secret=None) as url:
+        assert httpx.get(f"{url}/archive").status_code == 200
+    log = " ".join((tmp_path / "serve.log").read_text().split())
+    assert "$NEWSLETTER_SECRET is not set" in log and "openssl rand -hex 32" in log

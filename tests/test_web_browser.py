@@ -191,9 +191,9 @@ def test_the_examples_unsubscribe_link_in_a_browser_removes_that_subscriber_from
         "<description>Something happened.</description><pubDate>Mon, 20 Nov 2023 10:00:00 GMT</pubDate></item>"
     )
     feed.write_text(feed.read_text().replace("<item>", story + "<item>", 1))
-    before = {key for key in mailbox.Maildir(outbox, create=False)}
+    before = set(mailbox.Maildir(outbox, create=False).iterkeys())
     second = run_cli("--config", str(example), "send", "--as-of", "2023-11-24", env=env)
     assert second.returncode == 0, second.stderr
     box = mailbox.Maildir(outbox, create=False)
-    recipients = sorted(parseaddr(box[key]["To"])[1] for key in box if key not in before)
+    recipients = sorted(parseaddr(box[key]["To"])[1] for key in box.iterkeys() if key not in before)
     assert recipients == ["ada@example.org", "linus@example.org", "margaret@example.org"]

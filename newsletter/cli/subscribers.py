@@ -42,14 +42,21 @@ def check(file: Path) -> None:
     for line in report.notes:
         err_console.print(f"note: {line}")
     console.print(f"{len(report.subscribers)} good row(s), {len(report.problems)} problem(s)")
+    if report.suppressed:
+        console.print(
+            f"{len(report.suppressed)} row(s) marked unsubscribed or bounced: they join the suppression list"
+        )
     if report.problems:
         sys.exit(1)
 
 
 @subscribers.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True), default="-")
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "removed"]),
-              help="Only subscribers with this status.")
+@click.option(
+    "--status",
+    type=click.Choice(["active", "unsubscribed", "bounced", "removed"]),
+    help="Only subscribers with this status.",
+)
 @click.pass_context
 def export_command(ctx: click.Context, file: str, status: str | None) -> None:
     """Write the list as CSV to FILE (default: standard output)."""
@@ -61,8 +68,11 @@ def export_command(ctx: click.Context, file: str, status: str | None) -> None:
 
 
 @subscribers.command("list")
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "removed"]),
-              help="Only subscribers with this status.")
+@click.option(
+    "--status",
+    type=click.Choice(["active", "unsubscribed", "bounced", "removed"]),
+    help="Only subscribers with this status.",
+)
 @click.pass_context
 def list_command(ctx: click.Context, status: str | None) -> None:
     """Show the subscribers, with their status and its cause."""
