@@ -346,11 +346,44 @@ first_seen = Table(
 )
 
 
-def record_feed_failure(engine: Engine, source: str, error: str) -> int:
-    """Count one more failure in a row for ``source``; return the count."""
-    record_feed(engine, source, error=error)
-    state = get_feed_state(engine, source)
-    return int(state["failures"]) if state else 1
+def feed_states(engine: Engine, sources: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored state (validators, last good body, failures in a row) of each of these sources."""
+    found: dict[str, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        for chunk in _chunks(sorted(set(sources)), 500):
+            rows = conn.execute(select(feed_state).where(feed_state.c.source.in_(chunk))).all()
+            found.update({r.source: dict(r._mapping) for r in rows})
+    return found
+
+
+def record_feeds(engine: Engine, outcomes: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Remember a run's fetches in one transaction; return each source's failures in a row.
+
+    Each outcome: source, and either error, or etag, last_modified and body (None keeps the stored body).
+    """
+    outcomes = list(outcomes)
+    known = feed_states(engine, (o["source"] for o in outcomes))
+    failures: dict[str, int] = {}
+    with engine.begin() as conn:
+        for outcome in outcomes:
+            source = outcome["source"]
+            values: dict[str, Any] = {"updated_at": now()}
+            if outcome.get("error"):
+                failures[source] = int(known.get(source, {}).get("failures", 0)) + 1
+                values.update(failures=failures[source], last_error=outcome["error"])
+            else:
+                failures[source] = 0
+                values.update(
+                    failures=0, last_error="", etag=outcome["etag"], last_modified=outcome["last_modified"]
+                )
+                if outcome.get("body") is not None:
+                    values["body"] = outcome["body"]
+            if source not in known:
+                conn.execute(
+                    insert(feed_state).prefix_with("OR IGNORE", dialect="sqlite").values(source=source)
+                )
+            conn.execute(update(feed_state).where(feed_state.c.source == source).values(**values))
+    return failures
 
 
 def first_seen_times(engine: Engine, keys: Iterable[str], seen_at: datetime) -> dict[str, datetime]:

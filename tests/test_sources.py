@@ -21,6 +21,7 @@ from newsletter.collect import as_of_moment, collect
 from newsletter.config import Settings, SourceSection, parse_settings
 from newsletter.errors import CollectError, SourceError
 from newsletter.sources import read_sources
+from newsletter.sources.base import PARALLEL_FROM
 from newsletter.sources.feed import parse_feed
 from newsletter.sources.fetch import USER_AGENT, Fetcher
 
@@ -322,3 +323,18 @@ def test_og_image_fills_in_missing_images_when_asked(server: FeedServer, tmp_pat
     (tmp_path / "x").mkdir()
     issue, _ = collect(plain, store.open_engine(plain.database_url), as_of)
     assert {i.link: i.image for i in issue.items}[server.url("/a/1")] == ""  # off by default
+
+
+def test_many_sources_parse_in_worker_processes_with_errors_intact(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    for n in range(PARALLEL_FROM + 2):
+        server.feed(f"/f{n}.xml", rss(item(n, link=f"http://example.org/{n}")))
+    server.feed("/bad.xml", b"<html><body>not a feed</body></html>", content_type="text/html")
+    sources = "".join(source(f"F{n}", server.url(f"/f{n}.xml")) for n in range(PARALLEL_FROM + 2))
+    settings = settings_for(tmp_path, sources + source("Bad", server.url("/bad.xml")))
+    results = read_sources(settings, store.open_engine(settings.database_url))
+    assert [len(r.items) for r in results] == [1] * (PARALLEL_FROM + 2) + [0]
+    bad = results[-1].error
+    assert bad is not None and "not an RSS or Atom feed" in bad.message and bad.hint
+    assert results[-1].failures_in_a_row == 1
