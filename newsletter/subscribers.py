@@ -153,6 +153,7 @@ def parse_csv(text: str, name: str) -> CsvReport:
     report = CsvReport()
     text = text.removeprefix("\ufeff")
     if not text.strip():
+        report.problems.append(f"{name}: the file is empty")
         return report
     first_line = next(line for line in text.splitlines() if line.strip())
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line), strict=False)
@@ -282,6 +283,17 @@ def sync(engine: Engine, report: CsvReport, *, remove_missing: bool) -> dict[str
     table = store.subscribers
     with engine.begin() as conn:
         existing = {row.email: row for row in conn.execute(select(table))}
+        active = sum(1 for row in existing.values() if row.status == "active")
+        if remove_missing and not wanted and active:
+            # An emptied or cut-short file would otherwise stop mail to everyone, silently.
+            first = (report.problems or ["the CSV has no good rows"])[0]
+            raise SubscriberError(
+                f"{first}; refusing to stop mail to all {active} active subscribers",
+                hint=(
+                    'fix the CSV (`newsletter subscribers check FILE`), or set [subscribers] csv = "" '
+                    "to keep the list with `newsletter subscribers` commands only"
+                ),
+            )
         for email, sub in wanted.items():
             row = existing.get(email)
             fields = json.dumps(sub.fields, ensure_ascii=False, sort_keys=True)

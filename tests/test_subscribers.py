@@ -300,3 +300,16 @@ def test_import_list_add_remove_export(config: Path, tmp_path: Path) -> None:
         "ada@example.org": "import",
         "grace@example.org": "resubscribed by the operator",
     }
+
+
+def test_an_emptied_csv_never_stops_mail_to_everyone(engine) -> None:
+    sync(engine, parse_csv("email\nada@example.org\ngrace@example.org\n", "list.csv"), remove_missing=True)
+    for text in ("", "email,name\n", "email\nnot-an-address\n"):
+        report = parse_csv(text, "list.csv")
+        assert report.problems or not report.subscribers
+        with pytest.raises(SubscriberError) as info:
+            sync(engine, report, remove_missing=True)
+        assert "refusing to stop mail to all 2 active subscribers" in info.value.message
+    assert parse_csv("", "list.csv").problems == ["list.csv: the file is empty"]
+    assert store.count_subscribers(engine) == {"active": 2}
+    assert sync(engine, parse_csv("", "list.csv"), remove_missing=False)["removed"] == 0
