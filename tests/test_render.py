@@ -124,6 +124,8 @@ def test_structure_every_client_needs(nato: tuple[Settings, Issue]) -> None:
         page.count("<!--[if mso | IE]>") + page.count("<!--[if mso]>") + page.count("<!--[if lte mso 11]>")
     )
     assert opened > 20 and opened == page.count("<![endif]-->") - page.count("<!--<![endif]-->")
+    # Outlook's fixed-width column cells fit inside the sections' 24 px side padding (552 = 184 + 368)
+    assert set(re.findall(r"<td[^>]*vertical-align:top;width:(\d+)px;", page)) == {"184", "368", "552"}
     # nothing remote to fetch but the images: no stylesheet, no web font
     assert "<link" not in page and "@import" not in page and "@font-face" not in page
     assert "fonts.googleapis" not in page
@@ -166,6 +168,7 @@ def test_cards_without_image_summary_or_date_look_intended(nato: tuple[Settings,
     assert 'class="kicker"' not in card  # no empty date line
     assert "<p " not in card.split("</h2>")[1]  # no empty summary paragraph
     assert "mj-column-per-100" in card  # the text takes the whole width
+    assert "vertical-align:top;width:552px;" in card  # in Outlook too
     tree = lxml_html.fromstring(page)
     assert not [p for p in tree.iter("p") if not p.text_content().strip()]
 
