@@ -260,7 +260,8 @@ def send_test(
         raise DeliveryError(f"{address!r} is not an email address", hint="give one such as you@example.org")
     issue, warnings = draft_issue(settings, engine, as_of)
     rendered = rendered_for(settings, engine, issue)
-    data = Composer(settings, rendered, subject_prefix=TEST_PREFIX).compose(Subscriber(email=email, name=name))
+    composer = Composer(settings, rendered, subject_prefix=TEST_PREFIX)
+    data = composer.compose(Subscriber(email=email, name=name))
     transport = transport or transport_for(settings)
     transport.open()
     try:
