@@ -16,6 +16,7 @@ ORDER = [
     "store",
     "sources",
     "collect",
+    "editor",
     "render",
     "subscribers",
     "compose",

@@ -4,9 +4,10 @@
 title = "Our annual report is out"
 link = "https://example.org/report"
 summary = "Two pages on what we did this year."
-date = 2023-11-16            # a TOML date or date-time; omitted means "now"
+date = 2023-11-16            # a TOML date or date-time; without one, the time it was first seen
 image = "https://example.org/report.jpg"
-video = false
+video = false                # true: shown as a video ("Watch Video")
+label = ""                   # default: the source's label
 """
 
 from __future__ import annotations
