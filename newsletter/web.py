@@ -42,6 +42,7 @@ from newsletter.render.templates import default_templates
 from newsletter.render.tokens import TOKEN
 from newsletter.subscribers import resubscribe_token, verify_resubscribe_token, verify_unsubscribe_token
 
+MAX_FORM_BYTES = 16_384  # a one-click body is 26 bytes; the page's form, a few more
 ONE_CLICK_CAUSE = "one-click unsubscribe"
 PAGE_CAUSE = "unsubscribed on the web page"
 RESUBSCRIBE_CAUSE = "resubscribed by the subscriber"
@@ -198,6 +199,9 @@ async def _form_field(request: Request, name: str) -> str:
     """One field of a urlencoded or multipart body; "" when there is none or the body is not a form."""
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return ""
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > MAX_FORM_BYTES:  # never read a big or unsized body
         return ""
     try:
         form = await request.form(max_files=0, max_fields=20)

@@ -150,6 +150,28 @@ def test_one_click_post_urlencoded(site: Site) -> None:
     assert site.snapshot() == before
 
 
+def test_a_post_with_an_odd_body_still_unsubscribes(site: Site) -> None:
+    """Any POST to a valid link is the subscriber's click: an empty, huge or malformed body too."""
+    huge = httpx.post(
+        site.unsubscribe_url("ada@example.org"),
+        content=b"List-Unsubscribe=One-Click&" + b"x" * 1_000_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert huge.status_code == 200
+    broken = httpx.post(
+        site.unsubscribe_url("grace@example.org"),
+        content=b"--nothing\r\n",
+        headers={"Content-Type": "multipart/form-data; boundary=other"},
+    )
+    assert broken.status_code == 200
+    assert httpx.post(site.unsubscribe_url("linus@example.org")).status_code == 200
+    assert {e: (s, c) for e, s, c, _ in site.snapshot()} == {
+        "ada@example.org": ("unsubscribed", "one-click unsubscribe"),
+        "grace@example.org": ("unsubscribed", "one-click unsubscribe"),
+        "linus@example.org": ("unsubscribed", "one-click unsubscribe"),
+    }
+
+
 def test_one_click_post_multipart(site: Site) -> None:
     body, content_type = multipart_one_click()
     response = httpx.post(
