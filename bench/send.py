@@ -38,7 +38,9 @@ def free_port() -> int:
 
 def make_project(folder: Path, port: int, connections: int, dkim: bool) -> Path:
     project = folder / "nato"
-    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("outbox", "*.db", "*.db-*", "*.send-lock"))
+    shutil.copytree(
+        EXAMPLE, project, ignore=shutil.ignore_patterns("outbox", "*.db", "*.db-*", "*.send-lock")
+    )
     config = project / "newsletter.toml"
     text = config.read_text().replace('csv = "../../subscribers.example.csv"', 'csv = ""')
     delivery = (
@@ -46,7 +48,9 @@ def make_project(folder: Path, port: int, connections: int, dkim: bool) -> Path:
         f"connections = {connections}\nmax_errors_in_a_row = 1000\n"
     )
     if dkim:
-        subprocess.run(["openssl", "genrsa", "-out", str(project / "dkim.pem"), "2048"], check=True, capture_output=True)
+        subprocess.run(
+            ["openssl", "genrsa", "-out", str(project / "dkim.pem"), "2048"], check=True, capture_output=True
+        )
         delivery += 'dkim_key = "dkim.pem"\ndkim_selector = "bench"\n'
     config.write_text(text.replace('transport = "maildir"\n', delivery))
     return config
@@ -68,7 +72,8 @@ def add_subscribers(config: Path, count: int) -> None:
             for i in range(start, min(count, start + 50_000))
         ]
         db.executemany(
-            "INSERT INTO subscribers (email, name, fields, status, changed_at, cause) VALUES (?,?,?,?,?,?)", rows
+            "INSERT INTO subscribers (email, name, fields, status, changed_at, cause) VALUES (?,?,?,?,?,?)",
+            rows,
         )
     db.commit()
     db.close()
@@ -145,7 +150,9 @@ def sample_message(config: Path) -> bytes:
     rendered = rendered_for(settings, open_engine(settings.database_url), issue)
     from newsletter.models import Subscriber
 
-    return Composer(settings, rendered).compose(Subscriber("reader1@example.org", "Reader 1", {"city": "Brussels"}))
+    return Composer(settings, rendered).compose(
+        Subscriber("reader1@example.org", "Reader 1", {"city": "Brussels"})
+    )
 
 
 def run_source(port: int, message: bytes, count: int, sessions: int, folder: Path) -> float:
@@ -153,18 +160,35 @@ def run_source(port: int, message: bytes, count: int, sessions: int, folder: Pat
     path.write_bytes(message.replace(b"\r\n", b"\n"))  # smtp-source appends CRLF to each line
     started = time.perf_counter()
     subprocess.run(
-        [SOURCE, "-d", "-s", str(sessions), "-m", str(count), "-F", str(path), "-f", "news@example.org",
-         "-t", "reader@example.org", f"127.0.0.1:{port}"],
+        [
+            SOURCE,
+            "-d",
+            "-s",
+            str(sessions),
+            "-m",
+            str(count),
+            "-F",
+            str(path),
+            "-f",
+            "news@example.org",
+            "-t",
+            "reader@example.org",
+            f"127.0.0.1:{port}",
+        ],
         check=True,
     )
     return time.perf_counter() - started
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--subscribers", "-n", type=int, default=100_000)
     parser.add_argument("--connections", "-c", type=int, default=8)
-    parser.add_argument("--dkim", action="store_true", help="sign every message (a 2048-bit key made for the run)")
+    parser.add_argument(
+        "--dkim", action="store_true", help="sign every message (a 2048-bit key made for the run)"
+    )
     parser.add_argument("--no-source", action="store_true", help="skip the smtp-source comparison")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
@@ -190,11 +214,15 @@ def main() -> None:
                 f"{', DKIM-signed' if args.dkim else ''}: {ours:,.0f} messages/s while delivering "
                 f"({seconds:.1f} s; {wall:.1f} s for the whole command with collect, render and enqueue)"
             )
-            print(f"peak memory of the send (parent + workers): RSS {peak_rss / 1024:.0f} MB, PSS {peak_pss / 1024:.0f} MB")
+            print(
+                f"peak memory of the send (parent + workers): RSS {peak_rss / 1024:.0f} MB, PSS {peak_pss / 1024:.0f} MB"
+            )
             if not args.no_source:
                 source_seconds = run_source(port, message, args.subscribers, args.connections, folder)
                 theirs = args.subscribers / source_seconds
-                print(f"smtp-source -d -s {args.connections}: {theirs:,.0f} messages/s ({source_seconds:.1f} s)")
+                print(
+                    f"smtp-source -d -s {args.connections}: {theirs:,.0f} messages/s ({source_seconds:.1f} s)"
+                )
                 print(f"ratio newsletter / smtp-source: {ours / theirs:.2f} (target: at least 0.5)")
         finally:
             sink.terminate()

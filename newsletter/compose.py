@@ -53,7 +53,22 @@ _PLAIN_MAX = 900
 
 
 def _encoded_words(value: str) -> str:
-    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
+    """RFC 2047 encoded words of at most 75 characters, one per folded line, split between words:
+    the space stays at the end of a word, so a parser that adds one at each fold (CPython's for
+    display names) only doubles a space instead of splitting a word."""
+    whole = Header(value, "utf-8", maxlinelen=998).encode()
+    if len(whole) <= 75:
+        return whole
+    chunks: list[str] = []
+    for word in value.split(" "):
+        candidate = f"{chunks[-1]} {word}" if chunks else word
+        if chunks and len(Header(candidate, "utf-8", maxlinelen=998).encode()) <= 75:
+            chunks[-1] = candidate
+        else:
+            if chunks:
+                chunks[-1] += " "
+            chunks.append(word)
+    return "\r\n ".join(Header(c, "utf-8", maxlinelen=76).encode(linesep="\r\n") for c in chunks)
 
 
 def encode_header(value: str) -> str:

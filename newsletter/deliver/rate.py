@@ -52,7 +52,9 @@ class RateLimit:
 
     def _refill(self, now: float) -> None:
         if self._stamp is not None:
-            self._tokens = min(max(1.0, self.per_second), self._tokens + (now - self._stamp) * self.per_second)
+            self._tokens = min(
+                max(1.0, self.per_second), self._tokens + (now - self._stamp) * self.per_second
+            )
         self._stamp = now
 
     def _expire(self, now: float) -> None:
