@@ -162,11 +162,12 @@ def test_serve_renders_again_when_a_template_or_the_config_changes(example: Path
         assert (
             'src="/email" width="600"' in page and 'src="/email" width="375"' in page and "/version" in page
         )
-        # images with file: URLs are served from the example's folder, nothing else
+        # the email's images (file: URLs) are served, and no other file
         image = _get(url + "email").split('src="/files/', 1)[1].split('"', 1)[0]
         assert urllib.request.urlopen(url + "files/" + image, timeout=10).status == 200  # noqa: S310
-        with pytest.raises(urllib.error.HTTPError):
-            urllib.request.urlopen(url + "files/etc/passwd", timeout=10)  # noqa: S310
+        for other in ("etc/passwd", str(example.parent / "newsletter.db").lstrip("/")):
+            with pytest.raises(urllib.error.HTTPError):
+                urllib.request.urlopen(url + "files/" + other, timeout=10)  # noqa: S310
 
         footer.write_text(footer.read_text().replace("First footer", "Second footer"))
         _wait_for(lambda: json.loads(_get(url + "version"))["version"] == 2)

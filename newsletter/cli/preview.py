@@ -93,9 +93,7 @@ def _serve(ctx: click.Context, as_of: datetime | None, out: Path, port: int, ope
             engine.dispose()
         templates = settings.path(settings.newsletter.templates) if settings.newsletter.templates else None
         watch = (config_path(config).resolve(), default_templates(), *((templates,) if templates else ()))
-        return Rendering(
-            result.html, result.text, watch, files=(settings.root,), title=result.rendered.subject
-        )
+        return Rendering(result.html, result.text, watch, title=result.rendered.subject)
 
     def ready(url: str) -> None:
         console.print(f"serving the preview at {url}  (Ctrl-C to stop)")

@@ -5,7 +5,7 @@ again when a template or the config changes; the page reloads itself.
     GET /email       the email's HTML alone
     GET /text        the plain-text part
     GET /version     {"version": n, "error": "..."}: the page polls it and reloads when n changes
-    GET /files/...   local images (file: URLs in the email), from the allowed folders only
+    GET /files/...   the local images the email shows (its file: URLs), and no other file
 
 The render function is passed in (the CLI passes `pipeline.preview`), so this module knows nothing of
 collecting or the store. A render that fails keeps the last good email and shows the error.
@@ -14,6 +14,7 @@ collecting or the store. A render that fails keeps the last good email and shows
 from __future__ import annotations
 
 import html
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -36,7 +37,6 @@ class Rendering:
     html: Path
     text: Path
     watch: tuple[Path, ...]  # files and folders whose changes trigger a new render
-    files: tuple[Path, ...] = ()  # folders whose files /files/ may serve (images)
     title: str = ""
 
 
@@ -144,7 +144,7 @@ def preview_app(state: PreviewState) -> Starlette:
         rendering, version, _ = current()
         if rendering is None:
             return PlainTextResponse("nothing rendered yet", status_code=503)
-        body = _local_images(rendering.html.read_text(encoding="utf-8"), rendering.files)
+        body = _local_images(rendering.html.read_text(encoding="utf-8"))
         script = _RELOAD % version
         body = body.replace("</body>", script + "</body>", 1) if "</body>" in body else body + script
         return HTMLResponse(body, headers={"Cache-Control": "no-store"})
@@ -164,8 +164,8 @@ def preview_app(state: PreviewState) -> Starlette:
     async def files(request: Request) -> Response:
         rendering, _, _ = current()
         path = Path("/" + unquote(request.path_params["path"])).resolve()
-        allowed = rendering.files if rendering else ()
-        if not path.is_file() or not any(path.is_relative_to(folder.resolve()) for folder in allowed):
+        allowed = _referenced_files(rendering.html.read_text(encoding="utf-8")) if rendering else set()
+        if path not in allowed or not path.is_file():
             return PlainTextResponse("not found", status_code=404)
         return FileResponse(path)
 
@@ -179,11 +179,14 @@ def preview_app(state: PreviewState) -> Starlette:
     return Starlette(routes=routes)
 
 
-def _local_images(body: str, folders: tuple[Path, ...]) -> str:
+def _local_images(body: str) -> str:
     """file: URLs cannot load in a page served over http; serve them through /files/ instead."""
-    if not folders:
-        return body
-    return body.replace('src="file:///', 'src="/files/').replace("src='file:///", "src='/files/")
+    return body.replace('src="file:///', 'src="/files/')
+
+
+def _referenced_files(body: str) -> set[Path]:
+    """The local files the email shows: only these are served, never the database beside them."""
+    return {Path(unquote(m)).resolve() for m in re.findall(r'src="file://(/[^"]+)"', body)}
 
 
 def serve_preview(
