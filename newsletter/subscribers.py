@@ -193,7 +193,7 @@ def _read_row(
     row: list[str],
 ) -> None:
     cells = {h: _unquote(row[i].strip() if i < len(row) else "") for i, h in enumerate(header) if h}
-    shown = cells.get(header[email_col], "")
+    shown = _unquote(row[email_col].strip()) if email_col < len(row) else ""
     try:
         email = normalise_email(shown)
     except ValueError as exc:
