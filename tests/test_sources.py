@@ -270,7 +270,7 @@ def test_broken_sources_warn_and_the_others_still_count(server: FeedServer, tmp_
     assert len(issue.items) == 2
     errors = {r.source.name: r.error for r in results if r.error}
     assert set(errors) == {"Page", "Gone"}
-    assert "not an RSS or Atom feed" in errors["Page"].message
+    assert "a web page (HTML), not an RSS or Atom feed" in errors["Page"].message
     assert "HTTP 404" in errors["Gone"].message
 
 

@@ -195,3 +195,23 @@ video = true
     with pytest.raises(SourceError) as info:
         parse_items(b'[[items]]\ntitle = "x"\nlink = "javascript:1"\n', source, "")
     assert "items[1]" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "subset",
+    [
+        '<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">',
+        '<!ENTITY c SYSTEM "file:///etc/passwd">',
+        '<!ENTITY % p SYSTEM "http://127.0.0.1:9/evil.dtd"> %p;',
+    ],
+    ids=["nested", "external", "parameter"],
+)
+def test_nested_external_and_parameter_entities_are_dropped(subset: str) -> None:
+    feed = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n{subset}\n]>\n'
+        + rss(
+            f"<item><title>T</title><link>http://e.org/1</link><description>{'&c;' * 1000}</description></item>"
+        ).split("?>", 1)[1]
+    )
+    item = parse(feed)[0]
+    assert "root:" not in item.summary and "aaaaaaaaaa" not in item.summary

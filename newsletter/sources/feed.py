@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import html
 import re
+import xml.sax
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -27,6 +28,7 @@ _IMG = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)]?\s")
 _DOCTYPE = re.compile(rb"<!DOCTYPE\s+([\w:.-]*)", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
+_HTML_PAGE = re.compile(rb"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
 _ENTITY = re.compile(rb"<!ENTITY\s+(\w[\w.-]*)\s+(\"[^\"]*\"|'[^']*')\s*>", re.IGNORECASE)
 # An entity kept from a DOCTYPE expands to at most a few characters: a character reference or
 # a short plain string. Anything longer (or a parameter or external entity) is dropped.
@@ -42,7 +44,7 @@ def parse_feed(body: bytes, *, source: SourceSection, base_url: str, summary_len
     parsed = _parse(defuse(body, source.name), source.name, base_url)
     entries = parsed.get("entries") or []
     if not entries:
-        _raise_unless_feed(parsed, source.name)
+        _raise_unless_feed(parsed, body, source.name)
         return []
     allow_file = base_url.startswith("file:")
     items = []
@@ -74,15 +76,24 @@ def _parse(body: bytes, name: str, base_url: str) -> Any:
         ) from exc
 
 
-def _raise_unless_feed(parsed: Any, name: str) -> None:
+def _raise_unless_feed(parsed: Any, body: bytes, name: str) -> None:
     """A feed with no entries is fine; a document that is no feed at all is an error."""
     if parsed.get("version"):
         return
+    if not body.strip():
+        raise SourceError(
+            f"source {name!r}: the feed is empty (0 bytes)", hint="the server sent nothing; check the URL"
+        )
+    if _HTML_PAGE.search(body[:2048]):
+        raise SourceError(
+            f"source {name!r}: this is a web page (HTML), not an RSS or Atom feed",
+            hint="open the page in a browser and look for its feed link (often /feed, /rss or /atom.xml)",
+        )
     reason = parsed.get("bozo_exception")
-    detail = f" ({str(reason)[:200]})" if reason else ""
+    detail = f" (malformed XML: {reason})" if isinstance(reason, xml.sax.SAXParseException) else ""
     raise SourceError(
         f"source {name!r}: not an RSS or Atom feed{detail}",
-        hint="open the URL or file: it should be RSS or Atom XML (a web page is not a feed; look for its feed link)",
+        hint="open the URL or file: it should be RSS or Atom XML",
     )
 
 
