@@ -187,7 +187,7 @@ class WebApp:
         }
         return TOKEN.sub(lambda m: html.escape(values.get(m[1], "")), body)
 
-    async def not_found(self, request: Request, exc: Exception) -> Response:
+    async def error_page(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code == 503:
             return PlainTextResponse(exc.detail, status_code=503, headers={"Retry-After": "60"})
         if isinstance(exc, HTTPException) and exc.status_code != 404:
@@ -229,5 +229,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         Route("/resubscribe/{token}", web.resubscribe, methods=["POST"]),
         Route("/healthz", _healthz, methods=["GET"]),
     ]
-    handlers: dict[Any, Callable[..., Any]] = {404: web.not_found, 503: web.not_found}
+    handlers: dict[Any, Callable[..., Any]] = {404: web.error_page, 503: web.error_page}
     return Starlette(routes=routes, exception_handlers=handlers)
