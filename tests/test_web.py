@@ -385,3 +385,13 @@ def test_serve_warns_when_links_are_signed_with_the_default_secret(tmp_path: Pat
         assert httpx.get(f"{url}/archive").status_code == 200
     log = " ".join((tmp_path / "serve.log").read_text().split())
     assert "$NEWSLETTER_SECRET is not set" in log and "openssl rand -hex 32" in log
+
+
+def test_a_valid_link_for_an_address_no_longer_listed_still_suppresses_it(site: Site) -> None:
+    """A signed link proves we mailed that address: its unsubscribe is kept even if the row was gone."""
+    response = httpx.post(site.unsubscribe_url("former@example.org"), data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert site.status("former@example.org") == ("unsubscribed", "one-click unsubscribe")
+    counts = sync(site.engine, parse_csv("email\nformer@example.org\n", "later.csv"), remove_missing=False)
+    assert counts["added"] == 0 and counts["suppressed"] == 1
+    assert site.status("former@example.org")[0] == "unsubscribed"
