@@ -139,9 +139,11 @@ class DkimSigner:
     def _pure_rsa(self, data: bytes) -> bytes:
         return bytes(dkim.crypto.RSASSA_PKCS1_v1_5_sign(hashlib.sha256(data), self._key))
 
-    def header(self, canonical_headers: bytes, body: bytes, when: int) -> str:
+    def header(self, canonical_headers: bytes, body: bytes | memoryview, when: int) -> str:
         """``DKIM-Signature: ...`` with CRLF; ``canonical_headers`` are the SIGNED ones in relaxed form, each + CRLF."""
-        body_hash = base64.b64encode(hashlib.sha256(body.rstrip(b"\r\n") + b"\r\n").digest()).decode()
+        if bytes(body[-4:]) == b"\r\n\r\n" or bytes(body[-2:]) != b"\r\n":  # simple: one final CRLF
+            body = bytes(body).rstrip(b"\r\n") + b"\r\n"
+        body_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
         value = (
             f"v=1; a=rsa-sha256; c=relaxed/simple; d={self.domain}; s={self.selector};\r\n"
             f" t={when}; h={self._h};\r\n bh={body_hash};\r\n b="
@@ -324,6 +326,6 @@ class Composer:
         if self.signer is not None:
             canonical = dict(self._canonical)
             canonical.update((name, _relaxed(name, value) + b"\r\n") for name, value in own)
-            signature = self.signer.header(b"".join(canonical[n] for n in SIGNED), body[2:], second)
+            signature = self.signer.header(b"".join(canonical[n] for n in SIGNED), memoryview(body)[2:], second)
         # The body starts with the CRLF that ends the header block.
         return (signature + self.fixed_headers + "\r\n" + head).encode("utf-8") + body

@@ -200,11 +200,13 @@ class _Worker:
 
 def _detach(keep: int, parent: int) -> None:
     """Close every inherited descriptor but stdio and ``keep``; die with the parent; ignore Ctrl-C
-    (the parent decides when to stop, so no transaction is cut short)."""
+    and SIGTERM sent to the whole group (the parent decides when to stop and lets each worker
+    finish its message, so no transaction is cut short)."""
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     os.closerange(3, keep)
     os.closerange(keep + 1, limit if limit != resource.RLIM_INFINITY else 65536)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before prctl took effect
