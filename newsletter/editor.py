@@ -229,6 +229,9 @@ class Draft:
                 raise CollectError(f"{where}: items[{number}]: {block['link']} is listed twice")
             listed.append(key)
             original = originals.get(key)
+            image = str(block.get("image", ""))
+            if image and not _edited_image(image, original["item"] if original else {}):
+                raise CollectError(f"{where}: items[{number}]: image must be an http(s) URL, not {image!r}")
             if original is None:
                 item = Item(
                     title=str(block.get("title", "")),
@@ -280,12 +283,19 @@ def _record_edits(choices: dict[str, Any], key: str, original: dict[str, Any], b
     values = {
         "title": clean_text(str(block.get("title", original.get("title", "")))),
         "summary": clean_text(str(block.get("summary", original.get("summary", "")))),
-        "image": safe_url(str(block.get("image", original.get("image", ""))), "", allow_file=True),
+        "image": _edited_image(str(block.get("image", original.get("image", ""))), original),
         "is_video": bool(block.get("video", original.get("is_video", False))),
     }
     changed = {k: v for k, v in values.items() if k in EDITABLE and v != original.get(k)}
     if changed:
         choices.setdefault("edits", {})[key] = changed
+
+
+def _edited_image(image: str, original: dict[str, Any]) -> str:
+    """An http(s) image; a local file only when it is the one the (local) feed gave."""
+    if image and image == original.get("image"):
+        return image
+    return safe_url(image, "", allow_file=False)
 
 
 def _item_dict(item: Item, link: str, title: str) -> dict[str, Any]:

@@ -103,6 +103,17 @@ def test_edit_the_draft_as_a_file(example: Path, tmp_path: Path) -> None:
     )
     result = run_cli("--config", str(example), "draft", "edit", "--import", str(broken), *AS_OF)
     assert result.returncode == 1 and "only one item can be the headline" in result.stderr
+    broken.write_text('[[items]]\ntitle = "a"\nlink = "https://e.org/a"\nimage = "javascript:alert(1)"\n')
+    result = run_cli(
+        "--config",
+        str(example),
+        "draft",
+        "edit",
+        "--import",
+        str(broken),
+        *AS_OF,
+    )
+    assert result.returncode == 1 and "items[1]: image must be an http(s) URL" in result.stderr
     assert "The Secretary General welcomes" in row(cli(example, "draft", "show"), 1)  # unchanged
 
     editor = 'sed -i "s/Top Five Russian Myths Debunked/Five Russian myths, debunked/"'
