@@ -40,7 +40,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import OperationalError
 
 from newsletter import pipeline, store
 from newsletter.collect import period_for
@@ -185,8 +186,9 @@ class Daemon:
         self.stop_sending = threading.Event()
         # A plain flag, polled: a signal handler must not take a lock the main thread may hold.
         self._stop_requested = False
+        self._jobs = SQLAlchemyJobStore(engine=engine, tablename=store.JOB_TABLE)
         self.scheduler = _Scheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=store.JOB_TABLE)},
+            jobstores={"default": self._jobs},
             # One run at a time in this process; other processes are kept out by the send lock.
             executors={"default": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": self.grace},
@@ -201,6 +203,7 @@ class Daemon:
         global _daemon
         _daemon = self
         notes: list[str] = []
+        self._create_job_table()
         self.scheduler.start(paused=True)
         existed = self._ensure_weekly(notes)
         self._plan_followups(existed, notes)
@@ -208,6 +211,14 @@ class Daemon:
         for note in notes:
             log.info(note)
         return StartReport(self.next_run(), notes)
+
+    def _create_job_table(self) -> None:
+        # Two daemons starting on a new database both find the table missing; one CREATE loses.
+        try:
+            self._jobs.jobs_t.create(self.engine, checkfirst=True)
+        except OperationalError:
+            if not inspect(self.engine).has_table(store.JOB_TABLE):
+                raise
 
     def wait(self) -> None:
         polled = time.monotonic()
@@ -384,7 +395,7 @@ class Daemon:
         if state == "paused":
             self._alert_and_retry(key, attempt, text, None)
             return
-        log.info("issue %s: %s", key, text)
+        log.info(text if text.startswith(f"issue {key}") else f"issue {key}: {text}")
         if state == "partial" and outcome.summary is not None:
             # Deferred recipients: come back when the ledger says their next attempt is due.
             upcoming = outcome.summary.next_attempt
@@ -399,9 +410,15 @@ class Daemon:
     def _alert_and_retry(self, key: str, attempt: int, message: str, hint: str | None) -> None:
         now = datetime.now(self.settings.zone)
         retry_at = self._retry(key, attempt, now)
-        then = f"retrying at {_local(retry_at)}" if retry_at else "no retry left in this period"
+        if retry_at is not None:
+            then = f"retrying at {_local(retry_at)}"
+        elif self.stop_sending.is_set():
+            then = "stopping; the next start tries again"
+        else:
+            then = "giving up for this period: no retry fits before it ends"
         log.error("issue %s: send failed: %s (%s)", key, message, then)
-        if attempt == 0 or retry_at is None:  # the first failure and the last, not every retry
+        # The first failure and the last, not every retry.
+        if attempt == 0 or (retry_at is None and not self.stop_sending.is_set()):
             self._alert(key, message, hint, then)
 
     def _retry(self, key: str, attempt: int, now: datetime) -> datetime | None:
