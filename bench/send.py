@@ -92,22 +92,32 @@ def tree(pid: int) -> list[int]:
     return pids
 
 
-def memory_kb(pids: list[int]) -> tuple[int, int]:
-    """(sum of RSS, sum of PSS) in kB; PSS shares the pages the workers inherit instead of counting them twice."""
-    rss = pss = 0
-    for p in pids:
+def memory_kb(pids: list[int]) -> dict[str, int]:
+    """In kB: the parent's RSS, the largest worker's RSS and private memory, the sum of every RSS,
+    and the sum of every PSS. Forked workers share the parent's pages until they write to them:
+    a sum of RSS counts those pages once per process, PSS splits them, so the sum of PSS is the
+    memory the send really holds."""
+    out = dict.fromkeys(("parent_rss", "worker_rss", "worker_private", "sum_rss", "sum_pss"), 0)
+    for i, p in enumerate(pids):
+        values = {}
         try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1])
-        except OSError:
-            pass
-    return rss, pss
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()[1:]:
+                key, value = line.split(":", 1)
+                values[key] = int(value.split()[0])
+        except (OSError, ValueError):
+            continue
+        private = values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)
+        if i == 0:
+            out["parent_rss"] = values.get("Rss", 0)
+        else:
+            out["worker_rss"] = max(out["worker_rss"], values.get("Rss", 0))
+            out["worker_private"] = max(out["worker_private"], private)
+        out["sum_rss"] += values.get("Rss", 0)
+        out["sum_pss"] += values.get("Pss", 0)
+    return out
 
 
-def run_send(config: Path) -> tuple[float, int, int, str]:
+def run_send(config: Path) -> tuple[float, dict[str, int], str]:
     env = {**os.environ, "NO_COLOR": "1"}
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -117,13 +127,13 @@ def run_send(config: Path) -> tuple[float, int, int, str]:
         text=True,
         env=env,
     )
-    peak_rss = peak_pss = 0
+    peak: dict[str, int] = {}
     while proc.poll() is None:
-        rss, pss = memory_kb(tree(proc.pid))
-        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        for key, value in memory_kb(tree(proc.pid)).items():
+            peak[key] = max(peak.get(key, 0), value)
         time.sleep(0.05)
     output = proc.stdout.read() if proc.stdout else ""
-    return time.perf_counter() - started, peak_rss, peak_pss, output
+    return time.perf_counter() - started, peak, output
 
 
 def ledger_rate(config: Path) -> tuple[int, float]:
@@ -201,7 +211,7 @@ def main() -> None:
             t = time.perf_counter()
             add_subscribers(config, args.subscribers)
             print(f"{args.subscribers} subscribers inserted in {time.perf_counter() - t:.1f} s")
-            wall, peak_rss, peak_pss, output = run_send(config)
+            wall, peak, output = run_send(config)
             sent, seconds = ledger_rate(config)
             print(output.strip().splitlines()[-1] if output.strip() else "(no output)")
             if sent != args.subscribers:
@@ -214,8 +224,11 @@ def main() -> None:
                 f"{', DKIM-signed' if args.dkim else ''}: {ours:,.0f} messages/s while delivering "
                 f"({seconds:.1f} s; {wall:.1f} s for the whole command with collect, render and enqueue)"
             )
+            mb = {k: v / 1024 for k, v in peak.items()}
             print(
-                f"peak memory of the send (parent + workers): RSS {peak_rss / 1024:.0f} MB, PSS {peak_pss / 1024:.0f} MB"
+                f"peak memory: parent RSS {mb['parent_rss']:.0f} MB; each worker RSS {mb['worker_rss']:.0f} MB, "
+                f"of it private {mb['worker_private']:.0f} MB; parent + workers: PSS {mb['sum_pss']:.0f} MB "
+                f"(a plain sum of RSS, counting shared pages once per process: {mb['sum_rss']:.0f} MB)"
             )
             if not args.no_source:
                 source_seconds = run_source(port, message, args.subscribers, args.connections, folder)
