@@ -458,6 +458,22 @@ def add_subscriber(engine: Engine, email: str, name: str = "", *, resubscribe: b
     return "updated" if row.status == "active" else "reactivated"
 
 
+def remove_subscriber(engine: Engine, email: str, cause: str = "removed by the operator") -> str:
+    """Unsubscribe one address; one the store does not know joins the suppression list, so no import adds it.
+
+    Returns what happened: unsubscribed, already unsubscribed, or suppressed (it was not on the list).
+    """
+    try:
+        email = normalise_email(email)
+    except ValueError as exc:
+        raise SubscriberError(f"{email!r}: {exc}", hint="give one address, e.g. ada@example.org") from None
+    row = store.get_subscriber(engine, email)
+    if row is not None and row.status == "unsubscribed":
+        return "already unsubscribed"
+    store.unsubscribe_address(engine, email, cause)
+    return "unsubscribed" if row is not None else "suppressed"
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

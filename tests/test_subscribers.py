@@ -292,13 +292,19 @@ def test_import_list_add_remove_export(config: Path, tmp_path: Path) -> None:
     assert refused.returncode == 1 and "--resubscribe" in refused.stderr
     assert cli(config, "add", "grace@example.org", "--resubscribe").returncode == 0
     assert "grace@example.org" in cli(config, "list", "--status", "active").stdout
-    assert cli(config, "remove", "nobody@example.org").returncode == 1
+    stranger = cli(config, "remove", "Nobody@Example.org")
+    assert stranger.returncode == 0 and "now on the suppression list" in stranger.stdout
+    assert "already unsubscribed" in cli(config, "remove", "nobody@example.org").stdout
+    assert cli(config, "remove", "not an address").returncode == 1
+    source.write_text("email\nada@example.org\ngrace@example.org\nnobody@example.org\n")
+    assert "1 suppressed" in cli(config, "import", str(source)).stdout
     out = tmp_path / "out.csv"
     assert cli(config, "export", str(out)).returncode == 0
     exported = list(csv.DictReader(out.open(encoding="utf-8")))
     assert {r["email"]: r["cause"] for r in exported} == {
         "ada@example.org": "import",
         "grace@example.org": "resubscribed by the operator",
+        "nobody@example.org": "removed by the operator",
     }
 
 

@@ -10,8 +10,7 @@ from rich.table import Table
 
 from newsletter import store
 from newsletter.cli.common import console, err_console, open_store, settings_from, warn
-from newsletter.errors import SubscriberError
-from newsletter.subscribers import add_subscriber, export_csv, read_csv, sync
+from newsletter.subscribers import add_subscriber, export_csv, read_csv, remove_subscriber, sync
 
 
 @click.group()
@@ -100,12 +99,12 @@ def add(ctx: click.Context, email: str, name: str, resubscribe: bool) -> None:
 @click.argument("email")
 @click.pass_context
 def remove(ctx: click.Context, email: str) -> None:
-    """Unsubscribe EMAIL (it stays on the suppression list)."""
-    if not store.set_subscriber_status(
-        open_store(settings_from(ctx)), email, "unsubscribed", "removed by the operator"
-    ):
-        raise SubscriberError(f"{email} is not on the list")
-    console.print(f"unsubscribed {email}")
+    """Unsubscribe EMAIL; it stays on the suppression list, and an address not on the list joins it."""
+    what = remove_subscriber(open_store(settings_from(ctx)), email)
+    if what == "suppressed":
+        console.print(f"{email} was not on the list; it is now on the suppression list, so no import adds it")
+    else:
+        console.print(f"{what} {email}")
 
 
 COMMANDS = [subscribers]
