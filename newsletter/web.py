@@ -65,6 +65,69 @@ ARCHIVE_HEADERS = {
 }
 
 
+# Words of the pages, by the newsletter's language ([newsletter] language; others fall back to English).
+PAGE_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "unsubscribe": "Unsubscribe",
+        "unsubscribe_from": "Unsubscribe from {name}?",
+        "will_no_longer": "{email} will no longer receive {name}.",
+        "nothing_until": "Nothing changes until you press the button.",
+        "unsubscribed": "Unsubscribed",
+        "you_are_unsubscribed": "You are unsubscribed",
+        "no_more": "{email} will receive no more emails from {name}.",
+        "mistake": "Was that a mistake?",
+        "subscribe_again": "Subscribe again",
+        "subscribed_again": "Subscribed again",
+        "welcome_back": "Welcome back",
+        "again_from_next": "{email} will receive {name} again, from the next issue on.",
+        "nothing_changed": "Nothing changed",
+        "cannot_change": "This page cannot change the subscription of {email}. To receive {name} again, please write to the sender.",
+        "link_not_valid": "Link not valid",
+        "this_link_not_valid": "This link is not valid",
+        "cut_short": "It may have been cut short or changed on its way. Please use the whole link from the bottom of an email from {name}.",
+        "or_write_to": "Or write to",
+        "to_unsubscribe": "to unsubscribe.",
+        "unsubscribe_from_name": "Unsubscribe from {name}",
+        "every_email": "Every email from {name} has an Unsubscribe link at the bottom, made for the address it was sent to. Follow that link to leave the list with one click.",
+        "past_issues": "Past issues",
+        "past_issues_of": "Past issues of {name}",
+        "none_yet": "No issue has been sent yet.",
+        "not_found": "Not found",
+        "no_such_page": "There is no such page",
+        "see_past": "See the past issues of {name}",
+    },
+    "fr": {
+        "unsubscribe": "Se désabonner",
+        "unsubscribe_from": "Se désabonner de {name} ?",
+        "will_no_longer": "{email} ne recevra plus {name}.",
+        "nothing_until": "Rien ne change tant que vous n’appuyez pas sur le bouton.",
+        "unsubscribed": "Désabonnement",
+        "you_are_unsubscribed": "Vous êtes désabonné(e)",
+        "no_more": "{email} ne recevra plus de courriels de {name}.",
+        "mistake": "Était-ce une erreur ?",
+        "subscribe_again": "Se réabonner",
+        "subscribed_again": "Réabonnement",
+        "welcome_back": "Bon retour parmi nous",
+        "again_from_next": "{email} recevra de nouveau {name} dès le prochain numéro.",
+        "nothing_changed": "Rien n’a changé",
+        "cannot_change": "Cette page ne peut pas modifier l’abonnement de {email}. Pour recevoir de nouveau {name}, écrivez à l’expéditeur.",
+        "link_not_valid": "Lien non valide",
+        "this_link_not_valid": "Ce lien n’est pas valide",
+        "cut_short": "Il a peut-être été tronqué ou modifié en chemin. Utilisez le lien complet en bas d’un courriel de {name}.",
+        "or_write_to": "Ou écrivez à",
+        "to_unsubscribe": "pour vous désabonner.",
+        "unsubscribe_from_name": "Se désabonner de {name}",
+        "every_email": "Chaque courriel de {name} porte en bas un lien « Se désabonner » propre à l’adresse qui l’a reçu. Suivez ce lien pour quitter la liste en un clic.",
+        "past_issues": "Numéros précédents",
+        "past_issues_of": "Numéros précédents de {name}",
+        "none_yet": "Aucun numéro n’a encore été envoyé.",
+        "not_found": "Page introuvable",
+        "no_such_page": "Cette page n’existe pas",
+        "see_past": "Voir les numéros précédents de {name}",
+    },
+}
+
+
 def secret_warning(settings: Settings) -> str | None:
     """A warning when links are signed with the built-in default secret, which anyone can work out."""
     if os.environ.get(settings.web.secret_env):
@@ -87,6 +150,9 @@ class WebApp:
         self.secret = settings.secret
         self.name = settings.newsletter.name
         self.mailto = settings.web.unsubscribe_mailto or parseaddr(settings.sender.from_)[1]
+        language = settings.newsletter.language.split("-")[0].lower()
+        self.lang = language if language in PAGE_TEXT else "en"
+        self.text = PAGE_TEXT[self.lang]
         self._writer: anyio.CapacityLimiter | None = None
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(default_templates() / "web")),
@@ -113,12 +179,18 @@ class WebApp:
         depth = request.url.path.count("/") - 1
         body = self.templates.get_template(template).render(
             name=self.name,
+            lang=self.lang,
+            t=self.say,
             accent=self.settings.theme.accent,
             mailto=self.mailto,
             prefix="../" * max(0, depth),
             **values,
         )
         return HTMLResponse(body, status_code=status_code, headers=PAGE_HEADERS)
+
+    def say(self, key: str, **values: str) -> str:
+        """A sentence of the pages in the newsletter's language, with its name (and the values) filled in."""
+        return self.text[key].format(name=self.name, **values)
 
     def invalid(self, request: Request) -> HTMLResponse:
         return self.page(request, "invalid.html.j2", status_code=400)

@@ -27,7 +27,7 @@ from newsletter.collect import as_of_moment
 from newsletter.compose import list_id
 from newsletter.config import Settings, load_settings
 from newsletter.models import DeliveryResult
-from newsletter.subscribers import parse_csv, resubscribe_token, sync, unsubscribe_token
+from newsletter.subscribers import add_subscriber, parse_csv, resubscribe_token, sync, unsubscribe_token
 from newsletter.transports import MemoryTransport
 
 SECRET = "test-secret-for-links"
@@ -395,3 +395,25 @@ def test_a_valid_link_for_an_address_no_longer_listed_still_suppresses_it(site: 
     counts = sync(site.engine, parse_csv("email\nformer@example.org\n", "later.csv"), remove_missing=False)
     assert counts["added"] == 0 and counts["suppressed"] == 1
     assert site.status("former@example.org")[0] == "unsubscribed"
+
+
+def test_the_pages_speak_the_newsletters_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    port = free_port()
+    config = tmp_path / "newsletter.toml"
+    config.write_text(
+        '[newsletter]\nname = "La Lettre"\nlanguage = "fr"\ndatabase = "news.db"\n'
+        '[sender]\nfrom = "La Lettre <lettre@example.org>"\n[subscribers]\ncsv = ""\n'
+        f'[web]\nbase_url = "http://127.0.0.1:{port}"\n'
+    )
+    site = Site(f"http://127.0.0.1:{port}", load_settings(config))
+    add_subscriber(site.engine, "zoe@example.org", "Zoé")
+    with serving(config, port):
+        page = httpx.get(site.unsubscribe_url("zoe@example.org"))
+        assert '<html lang="fr">' in page.text
+        assert "<h1>Se désabonner de La Lettre ?</h1>" in page.text
+        assert "zoe@example.org ne recevra plus La Lettre." in page.text
+        done = httpx.post(site.unsubscribe_url("zoe@example.org"), data={"via": "page"})
+        assert "Vous êtes désabonné(e)" in done.text and "Se réabonner" in done.text
+        assert "Lien non valide" in httpx.get(f"{site.url}/unsubscribe/nope.nope").text
+    assert site.status("zoe@example.org") == ("unsubscribed", "unsubscribed on the web page")
