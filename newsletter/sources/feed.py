@@ -62,13 +62,10 @@ def parse_feed(body: bytes, *, source: SourceSection, base_url: str, summary_len
 
 def _parse(body: bytes, name: str, base_url: str) -> Any:
     try:
-        # Our own cleaning (nh3) and URL resolution follow; feedparser's are slow and redundant.
-        return feedparser.parse(
-            body,
-            response_headers={"content-location": base_url},
-            sanitize_html=False,
-            resolve_relative_uris=False,
-        )
+        # Our own cleaning (nh3) and URL resolution (against base_url) follow; feedparser's are slow
+        # and redundant: without a content-location it leaves URLs relative (to any xml:base) and
+        # parses a quarter faster.
+        return feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:  # feedparser raises a wide variety on hostile input
         raise SourceError(
             f"source {name!r}: the feed could not be parsed: {exc.__class__.__name__}: {exc}",
@@ -204,8 +201,11 @@ def _content_base(entry: Any, base_url: str) -> str:
     """The base URL that relative links in the entry's HTML are relative to (xml:base, else the feed)."""
     for part in [*_dicts(entry.get("content")), entry.get("summary_detail")]:
         base = part.get("base") if isinstance(part, dict) else None
-        if isinstance(base, str) and base.startswith(("http://", "https://", "file:")):
-            return base
+        if isinstance(base, str) and base.strip():
+            try:
+                return urljoin(base_url, base.strip())
+            except ValueError:
+                break
     return base_url
 
 
