@@ -96,6 +96,10 @@ def start_feed_server() -> tuple[FeedServer, Callable[[], None]]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def handle(self) -> None:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a client that gave up
+                super().handle()
+
         def do_GET(self) -> None:  # noqa: N802 (http.server's hook name)
             path = self.path.split("?")[0]
             server_state.requests.append((path, dict(self.headers.items())))
