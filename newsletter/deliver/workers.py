@@ -23,13 +23,13 @@ import ctypes
 import gc
 import json
 import os
+import pickle
 import resource
 import select
 import signal
 import socket
-from collections import deque
 from collections.abc import Callable
-from multiprocessing.connection import Connection
+from typing import Any
 
 from newsletter.compose import Composer
 from newsletter.models import DeliveryResult, Subscriber
@@ -49,6 +49,36 @@ def run_job(composer: Composer, transport: Transport, sender: str, job: Job) -> 
     except Exception as exc:  # a bug must not lose the row: it is retried, and errors in a row pause
         result = DeliveryResult("deferred", 0, f"internal error: {exc!r}")
     return row_id, result.state, result.code, result.reply
+
+
+class Channel:
+    """One end of a SOCK_SEQPACKET pair: each object is one packet, so one system call each way
+    (a stream needs a length header and two reads)."""
+
+    __slots__ = ("_buffer", "sock")
+    MAX = 1 << 18
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = bytearray(self.MAX)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send(self, obj: object) -> None:
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(data) > self.MAX:
+            raise ValueError(f"a job of {len(data)} bytes (a subscriber with huge extra fields?)")
+        self.sock.send(data)
+
+    def recv(self) -> Any:
+        size = self.sock.recv_into(self._buffer)
+        if not size:
+            raise EOFError
+        return pickle.loads(memoryview(self._buffer)[:size])
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class InlineLanes:
@@ -81,75 +111,65 @@ class InlineLanes:
 
 
 class ForkedLanes:
-    """``size`` worker processes, each with its own connection; this process is the only writer.
-
-    Each worker holds at most ``window`` jobs: the one it is sending and, with a window of 2, the
-    next one, so it need not wait for the parent's commit between two messages.
-    """
+    """``size`` worker processes, each with its own connection; this process is the only writer."""
 
     def __init__(
-        self,
-        composer: Composer,
-        make_transport: Callable[[], Transport],
-        sender: str,
-        size: int,
-        window: int = 1,
+        self, composer: Composer, make_transport: Callable[[], Transport], sender: str, size: int
     ) -> None:
-        self.composer, self.make_transport, self.sender = composer, make_transport, sender
-        self.size, self.window = size, window
-        self._workers: dict[Connection, _Worker] = {}
-        self._by_fd: dict[int, _Worker] = {}
+        self.composer, self.make_transport, self.sender, self.size = composer, make_transport, sender, size
+        self._free: list[_Worker] = []
+        self._busy: dict[int, _Worker] = {}  # by descriptor: each holds one job
         self._poll = select.poll()  # registered once: a selector built per wait cost 30 us a round
         gc.collect()
         gc.freeze()  # the workers never collect what they inherit (nor touch its pages)
         try:
-            for _ in range(size):
-                worker = self._fork()
-                self._workers[worker.conn] = worker
+            self._free = [self._fork() for _ in range(size)]
         finally:
             gc.unfreeze()
 
     @property
     def busy(self) -> int:
-        return sum(len(w.jobs) for w in self._workers.values())
+        return len(self._busy)
 
     def idle(self) -> int:
-        return sum(self.window - len(w.jobs) for w in self._workers.values())
+        return len(self._free)
 
     def submit(self, job: Job) -> None:
-        worker = min(self._workers.values(), key=lambda w: len(w.jobs))
+        worker = self._free.pop()
         try:
             worker.conn.send(job)
-        except OSError:  # it died: its jobs go to a new worker
-            worker = self._replace(worker)
-            worker.conn.send(job)
-        worker.jobs.append(job)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, ValueError):
+                worker.conn.send((job[0], job[1], job[2], "{}"))  # sent without its extra fields
+            else:  # it died: the job goes to a new one
+                worker = self._replace(worker)
+                worker.conn.send(job)
+        worker.job = job
+        self._busy[worker.fd] = worker
 
     def collect(self, timeout: float) -> list[Result]:
-        if not self.busy:
+        if not self._busy:
             return []
         results: list[Result] = []
         for fd, _ in self._poll.poll(timeout * 1000):
-            worker = self._by_fd[fd]
-            ready = worker.conn
-            if not worker.jobs:  # an idle worker is readable only when it ended
-                self._replace(worker)
+            worker = self._busy.pop(fd, None)
+            if worker is None:  # an idle worker is readable only when it ended
+                dead = next(w for w in self._free if w.fd == fd)
+                self._free.remove(dead)
+                self._free.append(self._replace(dead))
                 continue
+            job, worker.job = worker.job, None
             try:
-                while True:
-                    results.append(ready.recv())
-                    worker.jobs.popleft()
-                    if not worker.jobs or not ready.poll():
-                        break
+                results.append(worker.conn.recv())
             except (EOFError, OSError):
-                results.extend(
-                    (job[0], "deferred", 0, f"the sending process {worker.pid} ended") for job in worker.jobs
-                )
-                self._replace(worker)
+                assert job is not None
+                results.append((job[0], "deferred", 0, f"the sending process {worker.pid} ended"))
+                worker = self._replace(worker)
+            self._free.append(worker)
         return results
 
     def close(self) -> None:
-        workers = list(self._workers.values())
+        workers = self._free + list(self._busy.values())
         for worker in workers:
             with contextlib.suppress(OSError):
                 worker.conn.send(None)
@@ -157,21 +177,17 @@ class ForkedLanes:
             worker.conn.close()
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(worker.pid, 0)
-        self._workers = {}
+        self._free, self._busy = [], {}
 
     def _replace(self, worker: _Worker) -> _Worker:
-        del self._workers[worker.conn]
-        del self._by_fd[worker.conn.fileno()]
-        self._poll.unregister(worker.conn.fileno())
+        self._poll.unregister(worker.fd)
         worker.conn.close()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(worker.pid, 0)
-        new = self._fork()
-        self._workers[new.conn] = new
-        return new
+        return self._fork()
 
     def _fork(self) -> _Worker:
-        ours, theirs = socket.socketpair()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
@@ -179,23 +195,22 @@ class ForkedLanes:
             try:
                 ours.close()
                 _detach(theirs.fileno(), parent)
-                _serve(Connection(theirs.detach()), self.composer, self.make_transport, self.sender)
+                _serve(Channel(theirs), self.composer, self.make_transport, self.sender)
                 code = 0
             finally:
                 os._exit(code)
         theirs.close()
-        worker = _Worker(pid, Connection(ours.detach()))
-        self._by_fd[worker.conn.fileno()] = worker
-        self._poll.register(worker.conn.fileno(), select.POLLIN)
+        worker = _Worker(pid, Channel(ours))
+        self._poll.register(worker.fd, select.POLLIN)
         return worker
 
 
 class _Worker:
-    __slots__ = ("conn", "jobs", "pid")
+    __slots__ = ("conn", "fd", "job", "pid")
 
-    def __init__(self, pid: int, conn: Connection) -> None:
-        self.pid, self.conn = pid, conn
-        self.jobs: deque[Job] = deque()
+    def __init__(self, pid: int, conn: Channel) -> None:
+        self.pid, self.conn, self.fd = pid, conn, conn.fileno()
+        self.job: Job | None = None
 
 
 def _detach(keep: int, parent: int) -> None:
@@ -214,7 +229,7 @@ def _detach(keep: int, parent: int) -> None:
 
 
 def _serve(
-    conn: Connection, composer: Composer, make_transport: Callable[[], Transport], sender: str
+    conn: Channel, composer: Composer, make_transport: Callable[[], Transport], sender: str
 ) -> None:
     transport = make_transport()
     try:
