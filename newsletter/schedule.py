@@ -139,8 +139,8 @@ def previous_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
 _daemon: Daemon | None = None
 
 
-def weekly_job() -> None:
-    """The weekly run: the current period's issue."""
+def weekly_job(since: str = "") -> None:
+    """The weekly run: the current period's issue. ``since``: when this schedule took effect."""
     if _daemon is not None:
         _daemon.run()
 
@@ -253,7 +253,9 @@ class Daemon:
         job = self.scheduler.get_job(WEEKLY_JOB)
         if job is None:
             try:
-                self.scheduler.add_job(weekly_job, self.trigger, id=WEEKLY_JOB, name="weekly send")
+                self.scheduler.add_job(
+                    weekly_job, self.trigger, id=WEEKLY_JOB, name="weekly send", kwargs=_since_now()
+                )
             except ConflictingIdError:  # another daemon added it a moment ago
                 job = self.scheduler.get_job(WEEKLY_JOB)
             else:
@@ -268,11 +270,12 @@ class Daemon:
             # A run fell due while the daemon was down: keep its time and change only the trigger,
             # so it still runs now (within the grace, once) and the new schedule takes over after it.
             # reschedule_job() would compute the next time from now and drop that run.
-            job.modify(trigger=self.trigger)
+            job.modify(trigger=self.trigger, kwargs=_since_now())
         else:
             # Nothing is due: the new schedule decides the next run. The next issue's window starts
             # at the last sent cutoff, so moving the day loses no item.
             job.reschedule(self.trigger)
+            job.modify(kwargs=_since_now())
         notes.append(f"schedule changed to {self.settings.schedule.when!r}")
         return True
 
@@ -306,8 +309,8 @@ class Daemon:
             notes.append(f"the last run ended {last['outcome']!r}: trying issue {current} again now")
             return
         due = previous_fire(self.trigger, now)
-        if due is None or (now - due).total_seconds() > self.grace:
-            return
+        if due is None or (now - due).total_seconds() > self.grace or due < _since(weekly.kwargs):
+            return  # nothing due within the grace since this schedule took effect
         if store.schedule_runs_since(self.engine, due) == 0:
             # The stored time was already advanced (the daemon died as the run began): make it up.
             self._add_followup(current, 0, "catch-up", now)
@@ -477,6 +480,19 @@ def send_alert(settings: Settings, to: str, subject: str, body: str) -> None:
         transport.close()
     if result.state != "sent":
         raise NewsletterError(f"the server answered {result.code} {result.reply}")
+
+
+def _since_now() -> dict[str, str]:
+    return {"since": datetime.now(UTC).isoformat()}
+
+
+def _since(kwargs: dict[str, object]) -> datetime:
+    value = kwargs.get("since")
+    return (
+        datetime.fromisoformat(value)
+        if isinstance(value, str) and value
+        else datetime.min.replace(tzinfo=UTC)
+    )
 
 
 def _period_key(started_at: datetime, daemon: Daemon) -> str:

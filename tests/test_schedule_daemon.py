@@ -430,3 +430,39 @@ def test_deferred_recipients_get_it_from_a_follow_up_run(
     assert refused == ["reader01@example.org"]
     assert to_readers(smtp_server) == readers(4)
     assert [o for o, _ in schedule_runs(config)] == ["partial", "sent"]
+
+
+def test_a_due_run_the_store_advanced_but_nobody_ran_is_made_up(
+    tmp_path: Path, smtp_server: SmtpServer, daemons
+) -> None:
+    # APScheduler moves the stored next run time before the job runs; a process that dies in
+    # between leaves next week's time and no run. The runs table tells the next start.
+    due = due_in(6)
+    config = make_project(tmp_path / "p", smtp_server, when=due.when)
+    first = daemons(config, due.second)
+    first.wait_for("next run:")
+    assert first.stop() == 0
+    _set_next_run(config, due.at + timedelta(days=7))
+    sleep_until(due.at + timedelta(seconds=1))
+
+    second = daemons(config, due.second)
+    wait_until(lambda: len(to_readers(smtp_server)) == 4, 30, "the made-up run")
+    wait_until(lambda: [o for o, _ in schedule_runs(config)] == ["sent"], 10, "the run recorded")
+    assert second.stop() == 0
+    assert "no run was recorded for" in second.output
+    assert to_readers(smtp_server) == readers(4)
+
+
+def test_a_time_that_passed_before_the_schedule_existed_is_not_sent(
+    tmp_path: Path, smtp_server: SmtpServer, daemons
+) -> None:
+    # Installed at 10:00 with "09:00": the first run is the next one, also after a restart.
+    hour_ago = datetime.now(ZONE) - timedelta(hours=1)
+    config = make_project(tmp_path / "p", smtp_server, when=f"daily {hour_ago:%H:%M}")
+    for _ in range(2):
+        daemon = daemons(config, 0)
+        daemon.wait_for("next run:")
+        time.sleep(2)
+        assert daemon.stop() == 0
+        assert "running it now" not in daemon.output
+    assert smtp_server.received == [] and schedule_runs(config) == []
