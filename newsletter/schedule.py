@@ -322,7 +322,8 @@ class Daemon:
         existing = self.scheduler.get_job(job_id)
         kwargs = {"period_key": period_key, "attempt": attempt, "reason": reason}
         if existing is not None:
-            if existing.next_run_time is None or existing.next_run_time > when:
+            current = getattr(existing, "next_run_time", None)  # unset while the scheduler is not started
+            if current is None or current > when:
                 existing.modify(kwargs=kwargs, next_run_time=when)
             return
         # Another daemon may have planned the same follow-up a moment ago.

@@ -12,6 +12,7 @@ from conftest import free_port, run_cli
 from sqlalchemy import select
 
 from newsletter import store
+from newsletter.collect import period_for
 from newsletter.config import load_settings
 from newsletter.errors import ConfigError
 from newsletter.schedule import Daemon, parse_when, previous_fire
@@ -165,3 +166,33 @@ def current_feed(count: int, *, title: str = "This week") -> str:
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Now</title>'
         f"<link>https://example.org/</link><description>Current news</description>{items}</channel></rss>"
     )
+
+
+def test_retries_double_and_the_admin_hears_once_through_the_configured_transport(
+    example: Path, tmp_path: Path
+) -> None:
+    import mailbox
+
+    text = example.read_text().replace('path = "feed.xml"', f'path = "{tmp_path / "gone.xml"}"')
+    text = text.replace('path = "videos.xml"', f'path = "{tmp_path / "gone2.xml"}"')
+    text = text.replace('path = "features.xml"', f'path = "{tmp_path / "gone3.xml"}"')
+    text = text.replace('postal_address = "', 'admin = "admin@example.org"\npostal_address = "', 1)
+    example.write_text(text + "\n[schedule]\nretry_minutes = 10\n")
+    settings = load_settings(example)
+    daemon = Daemon(settings, store.open_engine(settings.database_url))
+    key = period_for(datetime.now(BRUSSELS), settings.zone).key
+    if period_for(datetime.now(BRUSSELS) + timedelta(minutes=75), settings.zone).key != key:
+        pytest.skip("the week ends within the retries' 70 minutes")
+    delays = []
+    for attempt in range(3):
+        before = datetime.now(UTC)
+        daemon.run(period_key=key, attempt=attempt, reason="retry")
+        (job,) = daemon.scheduler.get_jobs()
+        delays.append(round((job.trigger.run_date - before).total_seconds() / 60))
+        assert job.kwargs == {"period_key": key, "attempt": attempt + 1, "reason": "retry"}
+        daemon.scheduler.remove_job(job.id)  # as a running scheduler does when a one-off job starts
+    assert delays == [10, 20, 40]
+    assert [o["outcome"] for o in _runs(example)] == ["failed"] * 3
+    alerts = list(mailbox.Maildir(example.parent / "outbox", create=False))
+    assert len(alerts) == 1  # the first failure, not every retry
+    assert alerts[0]["To"] == "admin@example.org" and "every source failed" in alerts[0].get_payload()
