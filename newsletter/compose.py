@@ -326,6 +326,8 @@ class Composer:
         if self.signer is not None:
             canonical = dict(self._canonical)
             canonical.update((name, _relaxed(name, value) + b"\r\n") for name, value in own)
-            signature = self.signer.header(b"".join(canonical[n] for n in SIGNED), memoryview(body)[2:], second)
+            signature = self.signer.header(
+                b"".join(canonical[n] for n in SIGNED), memoryview(body)[2:], second
+            )
         # The body starts with the CRLF that ends the header block.
         return (signature + self.fixed_headers + "\r\n" + head).encode("utf-8") + body

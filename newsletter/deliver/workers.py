@@ -228,9 +228,7 @@ def _detach(keep: int, parent: int) -> None:
         os._exit(1)
 
 
-def _serve(
-    conn: Channel, composer: Composer, make_transport: Callable[[], Transport], sender: str
-) -> None:
+def _serve(conn: Channel, composer: Composer, make_transport: Callable[[], Transport], sender: str) -> None:
     transport = make_transport()
     try:
         while True:
