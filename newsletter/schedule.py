@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from zoneinfo import ZoneInfo
@@ -82,7 +83,26 @@ def parse_when(text: str, zone: ZoneInfo, *, second: int = 0) -> CronTrigger:
     if hour > 23 or minute > 59:
         raise _when_error(text, f"{hour:02d}:{minute:02d} is not a time of day (00:00 to 23:59)")
     days = _days(text, match["days"])
-    return CronTrigger(day_of_week=days, hour=hour, minute=minute, second=second, timezone=zone)
+    return LocalTimeTrigger(day_of_week=days, hour=hour, minute=minute, second=second, timezone=zone)
+
+
+class LocalTimeTrigger(CronTrigger):
+    """A CronTrigger that fires once at a local time the clock shows twice.
+
+    On the night summer time ends (Europe/Brussels, 2023-10-29) 02:30 happens at 00:30 and again
+    at 01:30 UTC; CronTrigger fires at both. A time that does not exist (the spring night) fires
+    an hour later by the clock, as CronTrigger already does.
+    """
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        fire = super().get_next_fire_time(previous_fire_time, now)
+        if fire is not None and previous_fire_time is not None:
+            shown = previous_fire_time.astimezone(fire.tzinfo).replace(tzinfo=None)
+            if fire.replace(tzinfo=None) == shown:  # the same wall time, the second time round
+                # One time of day per schedule: the next fire is on a later day.
+                next_day = datetime.combine(fire.date() + timedelta(days=1), dtime(0), fire.tzinfo)
+                fire = super().get_next_fire_time(None, next_day)
+        return fire  # type: ignore[no-any-return]
 
 
 def _days(text: str, spec: str) -> str:

@@ -64,6 +64,21 @@ def test_a_week_across_the_dst_change_fires_at_the_local_time() -> None:
     assert [f.isoformat() for f in spring] == ["2024-03-31T09:00:00+02:00", "2024-04-07T09:00:00+02:00"]
 
 
+def test_a_local_time_the_clock_shows_twice_fires_once() -> None:
+    # 2023-10-29 Europe/Brussels: 02:30 happens at 00:30 UTC (CEST) and again at 01:30 UTC (CET).
+    fires = fire_times("sun 02:30", datetime(2023, 10, 28, tzinfo=BRUSSELS), 2)
+    assert [f.astimezone(UTC).isoformat() for f in fires] == [
+        "2023-10-29T00:30:00+00:00",
+        "2023-11-05T01:30:00+00:00",
+    ]
+    # 2024-03-31: 02:30 does not exist; it fires once, at 03:30 summer time
+    spring = fire_times("sun 02:30", datetime(2024, 3, 30, tzinfo=BRUSSELS), 2)
+    assert [f.astimezone(UTC).isoformat() for f in spring] == [
+        "2024-03-31T01:30:00+00:00",
+        "2024-04-07T00:30:00+00:00",
+    ]
+
+
 def test_previous_fire_is_the_latest_due_time() -> None:
     trigger = parse_when("fri 09:00", BRUSSELS)
     assert previous_fire(trigger, datetime(2023, 11, 3, 10, tzinfo=BRUSSELS)) == datetime(
