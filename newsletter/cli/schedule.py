@@ -26,7 +26,7 @@ from newsletter.schedule import WEEKLY_JOB, Daemon, followup_id
 )
 @click.pass_context
 def schedule_command(ctx: click.Context, second: int) -> None:
-    """Send each period's issue on the [schedule] when of the config, until SIGTERM or Ctrl-C."""
+    """Run in the foreground and send each week's issue at [schedule] when; stop with SIGTERM or Ctrl-C."""
     settings = settings_from(ctx)
     engine = open_store(settings)
     # A daemon's log is its record: show what each run did even without -v.
