@@ -113,18 +113,21 @@ class SmtpTransport:
         self._utf8 = smtp.has_extn("smtputf8")
 
     def _connect(self) -> smtplib.SMTP:
-        context = tls_context(self.tls_verify, self.tls_ca_file)
         smtp: smtplib.SMTP
         if self.security == "tls":
             smtp = smtplib.SMTP_SSL(
-                self.host, self.port, local_hostname=self.helo, timeout=self.timeout, context=context
+                self.host,
+                self.port,
+                local_hostname=self.helo,
+                timeout=self.timeout,
+                context=tls_context(self.tls_verify, self.tls_ca_file),
             )
         else:
             smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.helo, timeout=self.timeout)
         try:
             smtp.ehlo()
             if self.security == "starttls":
-                smtp.starttls(context=context)
+                smtp.starttls(context=tls_context(self.tls_verify, self.tls_ca_file))
                 smtp.ehlo()
             if self.username:
                 smtp.login(self.username, self.password)
