@@ -3,15 +3,17 @@ injection, line lengths, and DKIM signatures checked with dkimpy."""
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import re
-import subprocess
 from email.message import Message
 from pathlib import Path
 
 import dkim
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newsletter.compose import Composer, clean_header
 from newsletter.config import Settings, parse_settings
@@ -169,13 +171,19 @@ def test_values_at_any_column_keep_lines_short(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def dkim_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     folder = tmp_path_factory.mktemp("dkim")
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key = folder / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    public = subprocess.run(
-        ["openssl", "rsa", "-in", str(key), "-pubout"], check=True, capture_output=True
-    ).stdout
-    body = b"".join(line for line in public.splitlines() if not line.startswith(b"-----"))
-    return key, b"v=DKIM1; k=rsa; p=" + body
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
 
 def dns_for(record: bytes):  # type: ignore[no-untyped-def]
