@@ -151,13 +151,25 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(url, future=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        metadata.create_all(engine)
+        _create_tables(engine)
     except (OperationalError, SQLAlchemyError) as exc:
         raise StoreError(
             f"cannot open the database {url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}",
             hint="check [newsletter] database in the config and that its folder exists and is writable",
         ) from exc
     return engine
+
+
+def _create_tables(engine: Engine, attempts: int = 5) -> None:
+    """Create missing tables. Two processes opening a new database at once race between
+    create_all's check and its CREATE TABLE; the loser sees "already exists" and checks again."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except OperationalError as exc:
+            if "already exists" not in str(exc.orig) or attempt == attempts - 1:
+                raise
 
 
 # --- issues -------------------------------------------------------------------------------

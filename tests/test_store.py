@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+from newsletter.store import open_engine
+
+
+def _open(url: str) -> None:
+    open_engine(url)
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    for n in range(8):
+        url = f"sqlite:///{tmp_path / f'new{n}.db'}"
+        processes = [context.Process(target=_open, args=(url,)) for _ in range(4)]
+        for p in processes:
+            p.start()
+        for p in processes:
+            p.join(60)
+        assert [p.exitcode for p in processes] == [0, 0, 0, 0]
