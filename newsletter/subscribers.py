@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from newsletter import store
 from newsletter.errors import SubscriberError
@@ -272,6 +273,22 @@ def _field_text(value: Any) -> str:
 
 
 def sync(engine: Engine, report: CsvReport, *, remove_missing: bool) -> dict[str, int]:
+    """Bring the store in line with a CSV (see ``_sync_once``).
+
+    Two processes syncing a new list at the same moment (two schedulers starting) can both read
+    an address as new; the loser's transaction rolls back on the unique email and runs again
+    against what the winner wrote.
+    """
+    for attempt in range(3):
+        try:
+            return _sync_once(engine, report, remove_missing=remove_missing)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _sync_once(engine: Engine, report: CsvReport, *, remove_missing: bool) -> dict[str, int]:
     """Bring the store in line with a CSV: add new rows, update names; never re-activate a suppressed address.
 
     With ``remove_missing``, active subscribers absent from the CSV stop receiving mail (status

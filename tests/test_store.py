@@ -20,3 +20,24 @@ def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) ->
         for p in processes:
             p.join(60)
         assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+
+
+def _sync(url: str, csv_path: str) -> None:
+    from newsletter.subscribers import read_csv, sync
+
+    sync(open_engine(url), read_csv(Path(csv_path)), remove_missing=True)
+
+
+def test_processes_syncing_a_new_list_at_once_all_succeed(tmp_path: Path) -> None:
+    csv_path = tmp_path / "list.csv"
+    csv_path.write_text("email,name\n" + "".join(f"r{n}@example.org,R {n}\n" for n in range(300)))
+    context = multiprocessing.get_context("fork")
+    for n in range(4):
+        url = f"sqlite:///{tmp_path / f'list{n}.db'}"
+        open_engine(url)
+        processes = [context.Process(target=_sync, args=(url, str(csv_path))) for _ in range(3)]
+        for p in processes:
+            p.start()
+        for p in processes:
+            p.join(60)
+        assert [p.exitcode for p in processes] == [0, 0, 0]
