@@ -159,9 +159,7 @@ def _route(settings: Settings, composer: Composer) -> str:
     if d.transport == "maildir":
         return f"into the Maildir {settings.path(d.maildir)}{signed}"
     login = f" as {d.username}" if d.username else ""
-    return (
-        f"over SMTP to {d.host}:{d.port} ({d.security}{login}, {d.connections} connection(s)){signed}"
-    )
+    return f"over SMTP to {d.host}:{d.port} ({d.security}{login}, {d.connections} connection(s)){signed}"
 
 
 def _unsent(engine: Engine, issue_id: int) -> int:
