@@ -67,6 +67,7 @@ def _is_button(el: lxml_html.HtmlElement) -> bool:
     return el.tag == "a" and (el.getparent().tag == "td" or "cta" in (el.get("class") or ""))
 
 
+@pytest.mark.skipif(not SEED.is_file(), reason=f"{SEED} is not here (../shared beside the repository)")
 def test_the_example_reads_like_the_seed_digest(nato: tuple[Settings, Issue]) -> None:
     settings, issue = nato
     lines = visible_lines(render_issue(settings, issue).html)
