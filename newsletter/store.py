@@ -700,7 +700,9 @@ def record_delivery(
 # transaction per group of results (WAL and synchronous=NORMAL make a commit cheap, and a
 # killed process loses nothing committed).
 
-DueRow = tuple[int, int, str, str, str, int, str]  # id, subscriber id, email, name, fields JSON, attempts, status
+DueRow = tuple[
+    int, int, str, str, str, int, str
+]  # id, subscriber id, email, name, fields JSON, attempts, status
 
 
 def due_batch(conn: Connection, issue_id: int, now_ts: float, after_id: int, limit: int) -> list[DueRow]:
@@ -721,6 +723,15 @@ def due_batch(conn: Connection, issue_id: int, now_ts: float, after_id: int, lim
         .limit(limit)
     )
     return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+
+
+def data_version(conn: Connection) -> int | None:
+    """SQLite's count of commits made through other connections (a web unsubscribe, a CSV sync);
+    reading it costs microseconds, so the send loop asks before every message. None elsewhere."""
+    if conn.dialect.name != "sqlite":
+        return None
+    cursor = conn.connection.driver_connection.execute("PRAGMA data_version")  # type: ignore[union-attr]
+    return int(cursor.fetchone()[0])
 
 
 def inactive_among(conn: Connection, subscriber_ids: Iterable[int]) -> set[int]:

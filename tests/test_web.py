@@ -316,17 +316,18 @@ AS_OF = date(2023, 11, 17)
 
 
 def test_an_unsubscribe_during_a_send_stops_that_recipients_message(nato: Site) -> None:
-    """Margaret is last of 124; while the first message is being sent she clicks one-click unsubscribe.
+    """Margaret is second of 124; while the first message is being sent she clicks one-click unsubscribe.
 
-    The send loop reads the ledger in batches and checks the rows not yet handed out for unsubscribes
-    every few dozen messages (newsletter/deliver), so she is well down the list here.
+    The send loop checks the rows not yet handed out whenever another connection wrote to the
+    database, so the unsubscribe takes effect from the very next message.
     """
     margaret = "margaret@example.org"
     readers = [f"reader{i:03d}@example.org,Reader {i}" for i in range(120)]
     csv_path = nato.settings.path(nato.settings.subscribers.csv)
     head, *rows = csv_path.read_text().splitlines()
-    last = next(r for r in rows if r.startswith(margaret))
-    csv_path.write_text("\n".join([head, *(r for r in rows if r != last), *readers, last]) + "\n")
+    hers = next(r for r in rows if r.startswith(margaret))
+    others = [r for r in rows if r != hers]
+    csv_path.write_text("\n".join([head, others[0], hers, *others[1:], *readers]) + "\n")
     engine = nato.engine
 
     class UnsubscribesMargaret(MemoryTransport):

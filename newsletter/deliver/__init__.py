@@ -11,8 +11,9 @@ kill at any instant loses nobody, and at most one message per connection was sen
 verdict recorded: after a kill those, and only those, may arrive twice, with the same Message-ID.
 
 An unsubscribe recorded during the send takes effect for the rows not yet handed out: each batch
-is read with the subscribers' status, and the rows waiting in memory are checked again every
-``RECHECK_EVERY`` verdicts.
+is read with the subscribers' status, and the rows waiting in memory are checked again whenever
+another connection has written to the database since the last message was handed out (SQLite's
+data_version), or every ``RECHECK_EVERY`` verdicts on other databases.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class _Run:
         self.in_flight: dict[int, store.DueRow] = {}
         self.errors_in_a_row = 0
         self.since_recheck = 0
+        self.version = store.data_version(conn)
 
     def stopped(self) -> bool:
         return bool(self.summary.paused) or (self.stop is not None and self.stop.is_set())
@@ -173,6 +175,10 @@ class _Run:
             delay = self.rate.delay(now)
             if delay > 0:
                 return delay
+            if self.others_wrote():
+                self.recheck()
+                if not self.waiting:
+                    break
             row = self.waiting.popleft()
             self.lanes.submit(_job(row))
             self.in_flight[row[0]] = row
@@ -231,6 +237,13 @@ class _Run:
             "next_attempt": next_attempt,
             "updated_at": now,
         }
+
+    def others_wrote(self) -> bool:
+        """Whether another connection committed since we last asked (always False off SQLite)."""
+        version = store.data_version(self.conn)
+        changed = version is not None and version != self.version
+        self.version = version
+        return changed
 
     def recheck(self) -> None:
         """Drop waiting rows whose subscriber left the list since the batch was read."""
