@@ -216,12 +216,6 @@ def get_issue(engine: Engine, period_key: str) -> IssueRow | None:
     return _issue_row(row) if row else None
 
 
-def get_issue_by_id(engine: Engine, issue_id: int) -> IssueRow | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(issues).where(issues.c.id == issue_id)).first()
-    return _issue_row(row) if row else None
-
-
 def save_draft(
     engine: Engine, period_key: str, start: datetime, end: datetime, draft: dict[str, Any]
 ) -> None:
@@ -306,39 +300,6 @@ def list_issues(engine: Engine) -> list[IssueRow]:
 
 
 # --- feed state ---------------------------------------------------------------------------
-
-
-def get_feed_state(engine: Engine, source: str) -> dict[str, Any] | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(feed_state).where(feed_state.c.source == source)).first()
-    return dict(row._mapping) if row else None
-
-
-def record_feed(
-    engine: Engine,
-    source: str,
-    *,
-    error: str = "",
-    etag: str = "",
-    last_modified: str = "",
-    body: str | None = None,
-) -> None:
-    """Remember a fetch: on success its validators (and body), on failure one more failure in a row."""
-    with engine.begin() as conn:
-        row = conn.execute(select(feed_state).where(feed_state.c.source == source)).first()
-        if row is None:
-            conn.execute(insert(feed_state).values(source=source))
-            failures = 0
-        else:
-            failures = row.failures
-        values: dict[str, Any] = {"updated_at": now()}
-        if error:
-            values.update(failures=failures + 1, last_error=error)
-        else:
-            values.update(failures=0, last_error="", etag=etag, last_modified=last_modified)
-            if body is not None:
-                values["body"] = body
-        conn.execute(update(feed_state).where(feed_state.c.source == source).values(**values))
 
 
 def failing_feeds(engine: Engine, at_least: int = 2) -> list[dict[str, Any]]:
@@ -456,12 +417,6 @@ def get_subscriber(engine: Engine, email: str) -> SubscriberRow | None:
     return _subscriber_row(row) if row else None
 
 
-def get_subscriber_by_id(engine: Engine, subscriber_id: int) -> SubscriberRow | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
-    return _subscriber_row(row) if row else None
-
-
 def iter_subscribers(engine: Engine, status: str | None = None, batch: int = 5000) -> Iterator[SubscriberRow]:
     """All subscribers in id order, read in batches so a long list is never held whole."""
     last = 0
@@ -484,16 +439,6 @@ def set_subscriber_status(engine: Engine, email: str, status: str, cause: str) -
         result = conn.execute(
             update(subscribers)
             .where(subscribers.c.email == email.lower())
-            .values(status=status, cause=cause, changed_at=now())
-        )
-    return result.rowcount == 1
-
-
-def set_status_by_id(engine: Engine, subscriber_id: int, status: str, cause: str) -> bool:
-    with engine.begin() as conn:
-        result = conn.execute(
-            update(subscribers)
-            .where(subscribers.c.id == subscriber_id)
             .values(status=status, cause=cause, changed_at=now())
         )
     return result.rowcount == 1
@@ -594,16 +539,6 @@ def last_run(engine: Engine) -> dict[str, Any] | None:
 # --- the delivery ledger ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    id: int
-    subscriber_id: int
-    email: str
-    name: str
-    fields: dict[str, str]
-    attempts: int
-
-
 def enqueue(engine: Engine, issue_id: int) -> int:
     """Give every active subscriber without a row for this issue a pending row; return how many."""
     d, s = deliveries, subscribers
@@ -639,67 +574,9 @@ def enqueue(engine: Engine, issue_id: int) -> int:
     return int(result.rowcount or 0)
 
 
-def due_rows(
-    engine: Engine, issue_id: int, now_ts: float, after_id: int = 0, limit: int = 1000
-) -> list[LedgerRow]:
-    """Pending or deferred rows whose time has come, for subscribers still active, in id order."""
-    d, s = deliveries, subscribers
-    query = (
-        select(d.c.id, d.c.subscriber_id, s.c.email, s.c.name, s.c.fields, d.c.attempts)
-        .join(s, s.c.id == d.c.subscriber_id)
-        .where(
-            d.c.issue_id == issue_id,
-            d.c.id > after_id,
-            d.c.state.in_(("pending", "deferred")),
-            d.c.next_attempt <= now_ts,
-        )
-        .order_by(d.c.id)
-        .limit(limit)
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return [
-        LedgerRow(r.id, r.subscriber_id, r.email, r.name, json.loads(r.fields or "{}"), r.attempts)
-        for r in rows
-    ]
-
-
-def is_active(engine: Engine, subscriber_id: int) -> bool:
-    with engine.connect() as conn:
-        status = conn.execute(select(subscribers.c.status).where(subscribers.c.id == subscriber_id)).scalar()
-    return status == "active"
-
-
-def record_delivery(
-    engine: Engine,
-    row_id: int,
-    state: str,
-    *,
-    code: int = 0,
-    reply: str = "",
-    attempts: int | None = None,
-    next_attempt: float = 0.0,
-) -> None:
-    """Write one recipient's fate; committed before the next message is handed out."""
-    import time
-
-    values: dict[str, Any] = {
-        "state": state,
-        "code": code,
-        "reply": reply[:1000],
-        "next_attempt": next_attempt,
-        "updated_at": time.time(),
-    }
-    if attempts is not None:
-        values["attempts"] = attempts
-    with engine.begin() as conn:
-        conn.execute(update(deliveries).where(deliveries.c.id == row_id).values(**values))
-
-
 # The send loop's hot path: one connection held for the whole send, plain tuples, one
 # transaction per group of results (WAL and synchronous=NORMAL make a commit cheap, and a
 # killed process loses nothing committed).
-
 DueRow = tuple[
     int, int, str, str, str, int, str
 ]  # id, subscriber id, email, name, fields JSON, attempts, status
