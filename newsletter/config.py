@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from newsletter.errors import ConfigError
@@ -49,6 +51,16 @@ class SenderSection(_Section):
     reply_to: str = ""
     postal_address: str = ""
     admin: str = ""  # where alerts go when a scheduled send fails
+
+    @field_validator("from_")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        address = parseaddr(value)[1]
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise ValueError(f'needs an email address, as in "News <news@example.org>" ({exc})') from None
+        return value
 
 
 class SourceSection(_Section):
@@ -157,6 +169,17 @@ class Settings(_Section):
     @property
     def smtp_password(self) -> str:
         return os.environ.get(self.delivery.password_env, "")
+
+    def secret_warning(self) -> str | None:
+        """A warning when links are signed with the built-in default secret, which anyone can work out."""
+        if os.environ.get(self.web.secret_env):
+            return None
+        return (
+            f"${self.web.secret_env} is not set: unsubscribe links are signed with a default secret "
+            "derived from the database path, so anyone who guesses it can unsubscribe others. "
+            f"Set {self.web.secret_env} to a long random value (e.g. `openssl rand -hex 32`) for every "
+            "command, send and serve alike; links in emails already sent stop working when it changes"
+        )
 
     @property
     def secret(self) -> str:

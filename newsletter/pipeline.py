@@ -94,7 +94,8 @@ def send(
 
     ``on_total`` hears how many recipients are due before the first message goes.
     """
-    warnings = sync_subscribers(settings, engine)
+    # A dry run changes nothing: the list is synced from the CSV only by a real send.
+    warnings = [] if dry_run else sync_subscribers(settings, engine)
     issue, feed_warnings = draft_issue(settings, engine, as_of)
     warnings += feed_warnings
     key = issue.period.key
@@ -115,11 +116,12 @@ def send(
             "nothing-new", f"nothing new since {since:%Y-%m-%d %H:%M %Z}", key, warnings=warnings
         )
     rendered = rendered_for(settings, engine, issue)
-    warnings += list(rendered.warnings)
+    warnings += list(rendered.warnings) + _mail_warnings(settings, rendered)
     composer = Composer(settings, rendered)  # a wrong DKIM key stops here
     if dry_run:
-        active = store.count_subscribers(engine).get("active", 0)
-        pending = active if row.state == "draft" else _unsent(engine, row.id)
+        pending = (
+            _would_receive(settings, engine, warnings) if row.state == "draft" else _unsent(engine, row.id)
+        )
         return SendOutcome(
             "dry-run",
             f"would send {rendered.subject!r} to {pending} subscriber(s) {_route(settings, composer)}; "
@@ -160,6 +162,31 @@ def _route(settings: Settings, composer: Composer) -> str:
         return f"into the Maildir {settings.path(d.maildir)}{signed}"
     login = f" as {d.username}" if d.username else ""
     return f"over SMTP to {d.host}:{d.port} ({d.security}{login}, {d.connections} connection(s)){signed}"
+
+
+def _mail_warnings(settings: Settings, rendered: RenderedIssue) -> list[str]:
+    """What would make the email wrong for its readers, said before it goes out."""
+    warnings = []
+    local = rendered.html.count('src="file:')
+    if local and settings.delivery.transport == "smtp":
+        warnings.append(
+            f"{local} image(s) in the email are local files (file: URLs) that subscribers cannot load; "
+            "publish them over https and give the feed or the items file their http(s) URLs"
+        )
+    secret = settings.secret_warning()
+    if secret:
+        warnings.append(secret)
+    return warnings
+
+
+def _would_receive(settings: Settings, engine: Engine, warnings: list[str]) -> int:
+    """How many a real send would reach, counted without syncing the CSV into the store."""
+    if not settings.subscribers.csv:
+        return store.count_subscribers(engine).get("active", 0)
+    report = read_csv(settings.path(settings.subscribers.csv))
+    warnings += [p + " (row skipped)" for p in report.problems]
+    left = {r.email for status in ("unsubscribed", "bounced") for r in store.iter_subscribers(engine, status)}
+    return sum(1 for s in report.subscribers if s.email not in left)
 
 
 def _unsent(engine: Engine, issue_id: int) -> int:

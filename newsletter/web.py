@@ -18,7 +18,6 @@ pages are relative, so the app works behind a proxy at any path.
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Callable
 from email.utils import parseaddr
 from typing import Any
@@ -129,15 +128,7 @@ PAGE_TEXT: dict[str, dict[str, str]] = {
 
 
 def secret_warning(settings: Settings) -> str | None:
-    """A warning when links are signed with the built-in default secret, which anyone can work out."""
-    if os.environ.get(settings.web.secret_env):
-        return None
-    return (
-        f"${settings.web.secret_env} is not set: unsubscribe links are signed with a default secret "
-        "derived from the database path, so anyone who guesses it can unsubscribe others. "
-        f"Set {settings.web.secret_env} to a long random value (e.g. `openssl rand -hex 32`) for every "
-        "command, send and serve alike; links in emails already sent stop working when it changes"
-    )
+    return settings.secret_warning()
 
 
 class WebApp:

@@ -55,3 +55,16 @@ def test_invalid_toml_exit_code_one(tmp_path: Path) -> None:
     config.write_text("[newsletter\nname = 1")
     result = run_cli("--config", str(config), "collect")
     assert result.returncode == 1 and "not valid TOML" in result.stderr
+
+
+def test_sender_from_must_hold_an_address(tmp_path: Path) -> None:
+    config = tmp_path / "newsletter.toml"
+    config.write_text('[sender]\nfrom = "not an address"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(config)
+    assert "sender.from" in info.value.message and "needs an email address" in info.value.message
+
+
+def test_init_uses_the_templates_it_copies(tmp_path: Path) -> None:
+    assert run_cli("init", str(tmp_path / "mine")).returncode == 0
+    assert load_settings(tmp_path / "mine" / "newsletter.toml").newsletter.templates == "templates"

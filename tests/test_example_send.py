@@ -129,3 +129,29 @@ def test_init_then_preview_works(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "EU College of Commissioners" in (tmp_path / "p" / "issue.html").read_text()
+
+
+def test_dry_run_changes_nothing_and_counts_the_csv(example: Path) -> None:
+    result = run_cli("--config", str(example), "send", "--dry-run", "--as-of", "2023-11-17")
+    assert result.returncode == 0, result.stderr
+    assert "to 4 subscriber(s)" in result.stdout
+    listed = run_cli("--config", str(example), "subscribers", "list")
+    assert "ada@example.org" not in listed.stdout  # the CSV was not synced into the store
+
+
+def test_send_warns_about_local_images_over_smtp_and_the_default_secret(example: Path, smtp_server) -> None:
+    use_smtp(example, smtp_server.host, smtp_server.port)
+    result = run_cli("--config", str(example), "send", "--dry-run", "--as-of", "2023-11-17")
+    assert result.returncode == 0, result.stderr
+    assert "local files (file: URLs) that subscribers cannot load" in result.stderr
+    assert "NEWSLETTER_SECRET is not set" in result.stderr
+    quiet = run_cli(
+        "--config",
+        str(example),
+        "send",
+        "--dry-run",
+        "--as-of",
+        "2023-11-17",
+        env={"NEWSLETTER_SECRET": "s3cret-for-the-test"},
+    )
+    assert "NEWSLETTER_SECRET is not set" not in quiet.stderr

@@ -19,7 +19,10 @@ def init(directory: Path, force: bool) -> None:
     """Write newsletter.toml, subscribers.csv and a copy of the templates into DIRECTORY."""
     directory.mkdir(parents=True, exist_ok=True)
     targets = {
-        directory / "newsletter.toml": starter_file("newsletter.example.toml"),
+        # The copied templates are the ones in use, so editing them changes the email at once.
+        directory / "newsletter.toml": starter_file("newsletter.example.toml").replace(
+            'templates = ""  ', 'templates = "templates"', 1
+        ),
         directory / "subscribers.csv": starter_file("subscribers.example.csv"),
     }
     for target, text in targets.items():
@@ -43,7 +46,9 @@ def init(directory: Path, force: bool) -> None:
         )
     console.print(
         f"\nNext: edit {directory / 'newsletter.toml'}, then run "
-        f"`newsletter --config {directory / 'newsletter.toml'} preview`."
+        f"`newsletter --config {directory / 'newsletter.toml'} preview`.\n"
+        "Before the first real send, set NEWSLETTER_SECRET to a long random value (`openssl rand -hex 32`) "
+        "and keep it: it signs the unsubscribe links."
     )
 
 

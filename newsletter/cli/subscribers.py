@@ -10,6 +10,7 @@ from rich.table import Table
 
 from newsletter import store
 from newsletter.cli.common import console, err_console, open_store, settings_from, warn
+from newsletter.config import Settings
 from newsletter.subscribers import add_subscriber, export_csv, read_csv, remove_subscriber, sync
 
 
@@ -29,6 +30,18 @@ def import_command(ctx: click.Context, file: Path, remove_missing: bool) -> None
     warn(report.problems + report.notes)
     counts = sync(open_store(settings), report, remove_missing=remove_missing)
     console.print(", ".join(f"{n} {what}" for what, n in counts.items()))
+    _warn_if_synced(settings)
+
+
+def _warn_if_synced(settings: Settings) -> None:
+    if settings.subscribers.csv and settings.subscribers.sync:
+        warn(
+            [
+                f"the list is synced from {settings.path(settings.subscribers.csv)} at every send: "
+                "addresses not in that file stop receiving mail, so add them to it as well "
+                "(or set [subscribers] sync = false)"
+            ]
+        )
 
 
 @subscribers.command()
@@ -91,8 +104,10 @@ def list_command(ctx: click.Context, status: str | None) -> None:
 @click.pass_context
 def add(ctx: click.Context, email: str, name: str, resubscribe: bool) -> None:
     """Add EMAIL to the list."""
-    what = add_subscriber(open_store(settings_from(ctx)), email, name, resubscribe=resubscribe)
+    settings = settings_from(ctx)
+    what = add_subscriber(open_store(settings), email, name, resubscribe=resubscribe)
     console.print(f"{what} {email}")
+    _warn_if_synced(settings)
 
 
 @subscribers.command()
