@@ -26,7 +26,16 @@ from newsletter.schedule import WEEKLY_JOB, Daemon, followup_id
 )
 @click.pass_context
 def schedule_command(ctx: click.Context, second: int) -> None:
-    """Run in the foreground and send each week's issue at [schedule] when; stop with SIGTERM or Ctrl-C."""
+    """Run in the foreground and send each week's issue at [schedule] when; stop with SIGTERM or Ctrl-C.
+
+    \b
+    [schedule] when takes day names and a 24-hour local time in [newsletter] timezone:
+      when = "fri 09:00"          every Friday at 09:00
+      when = "mon,thu 07:30"      Mondays and Thursdays
+      when = "mon-fri 18:00"      weekdays
+    A run missed while the daemon was down happens at start if within grace_hours.
+    `newsletter status` shows the next run.
+    """
     settings = settings_from(ctx)
     engine = open_store(settings)
     # A daemon's log is its record: show what each run did even without -v.
