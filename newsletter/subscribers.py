@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -380,10 +379,6 @@ def _record_left(conn: Any, existing: dict[str, Any], left: dict[str, str]) -> i
                 .values(status=status, changed_at=store.now(), cause=cause)
             )
     return len(left)
-
-
-def active_subscribers(engine: Engine) -> Iterator[store.SubscriberRow]:
-    return store.iter_subscribers(engine, status="active")
 
 
 # --- unsubscribe tokens -------------------------------------------------------------------

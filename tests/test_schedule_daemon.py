@@ -22,8 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import RecordingHandler, SmtpServer, free_port, run_cli
+from conftest import RecordingHandler, SmtpServer, run_cli, running_smtp
 from test_schedule import current_feed
 
 ZONE = ZoneInfo("Europe/Brussels")
@@ -46,14 +45,8 @@ class SlowHandler(RecordingHandler):
 
 @pytest.fixture
 def slow_smtp() -> Iterator[SmtpServer]:
-    handler = SlowHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler)
-    finally:
-        controller.stop()
+    with running_smtp(SlowHandler()) as server:
+        yield server
 
 
 @dataclass

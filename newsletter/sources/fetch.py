@@ -193,9 +193,3 @@ def _timeout_kind(exc: httpx.TimeoutException) -> str:
     if isinstance(exc, httpx.ReadTimeout):
         return "no data"
     return exc.__class__.__name__
-
-
-def fetch_url(url: str, *, name: str, etag: str = "", last_modified: str = "") -> Fetched:
-    """One GET with a client of its own; a run of many sources shares a ``Fetcher`` instead."""
-    with Fetcher() as fetcher:
-        return fetcher.fetch(url, name=name, etag=etag, last_modified=last_modified)
