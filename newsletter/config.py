@@ -31,6 +31,7 @@ class NewsletterSection(_Section):
     timezone: str = "UTC"
     language: str = "en"
     database: str = "newsletter.db"
+    database_env: str = "NEWSLETTER_DATABASE"
     templates: str = ""
     period: Literal["weekly"] = "weekly"
 
@@ -161,10 +162,15 @@ class Settings(_Section):
 
     @property
     def database_url(self) -> str:
-        db = self.newsletter.database
-        if "://" in db:
-            return db
-        return f"sqlite:///{self.path(db)}"
+        """The SQLAlchemy URL: $NEWSLETTER_DATABASE when set, else ``database``; a plain
+        ``postgresql://`` URL is given the psycopg 3 driver, the one the project installs."""
+        db = os.environ.get(self.newsletter.database_env) or self.newsletter.database
+        if "://" not in db:
+            return f"sqlite:///{self.path(db)}"
+        scheme, _, rest = db.partition("://")
+        if scheme in ("postgresql", "postgres"):
+            return f"postgresql+psycopg://{rest}"
+        return db
 
     @property
     def smtp_password(self) -> str:
