@@ -86,7 +86,7 @@ def main() -> None:
             server.terminate()
             server.wait()
         ok = sum(1 for code, _ in results if code == 200)
-        recorded = store.count_subscribers(engine).get("unsubscribed", 0)
+        recorded = store.subscribers.count(engine).get("unsubscribed", 0)
         slowest = max(t for _, t in results)
         print(
             f"{args.count} one-click unsubscribes over {args.connections} connections: {elapsed:.2f} s, "

@@ -79,7 +79,7 @@ def title_key(title: str) -> str:
 
 def window_start(engine: Engine, period: Period) -> datetime:
     """Since the previous sent issue's cutoff; the first issue takes one period back."""
-    cutoff = store.last_cutoff(engine, before=period.end)
+    cutoff = store.issues.last_cutoff(engine, before=period.end)
     return cutoff if cutoff is not None and cutoff > period.start - timedelta(weeks=8) else period.start
 
 
@@ -130,7 +130,7 @@ def collect(
     caller share one HTTP client and its caps.
     """
     period = period_for(as_of, settings.zone)
-    existing = store.get_issue(engine, period.key)
+    existing = store.issues.get(engine, period.key)
     if existing is not None and existing.state != "draft":
         return issue_from_draft(settings, period_of(existing, settings.zone), existing.draft), []
     if not settings.sources:
@@ -145,12 +145,12 @@ def collect(
     period = Period(key=period.key, start=start, end=period.end)
     undated = [story_key(i.link) for r in results for i in r.items if i.published is None]
     seen_at = min(now or datetime.now(UTC), period.end)
-    first = store.first_seen_times(engine, undated, seen_at)
-    candidates = select_candidates(results, start, period.end, store.seen_keys(engine), first)
+    first = store.feeds.first_seen_times(engine, undated, seen_at)
+    candidates = select_candidates(results, start, period.end, store.issues.seen_keys(engine), first)
     previous = existing.draft if existing else {}
     candidates = _with_page_images(settings, candidates, previous.get("candidates", []), fetcher)
     draft = {"candidates": candidates, "choices": previous.get("choices", {})}
-    store.save_draft(engine, period.key, period.start, period.end, draft)
+    store.issues.save_draft(engine, period.key, period.start, period.end, draft)
     return issue_from_draft(settings, period, draft), results
 
 
@@ -181,7 +181,7 @@ def _with_page_images(
     return candidates
 
 
-def period_of(row: store.IssueRow, zone: ZoneInfo | None = None) -> Period:
+def period_of(row: store.issues.IssueRow, zone: ZoneInfo | None = None) -> Period:
     """A stored issue's period, in ``zone`` (the newsletter's time zone) when given."""
     start, end = row.period_start, row.period_end
     if zone is not None:

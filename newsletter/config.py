@@ -121,6 +121,9 @@ class DeliverySection(_Section):
     max_attempts: Annotated[int, Field(ge=1)] = 8
     retry_base_seconds: Annotated[float, Field(gt=0)] = 60.0
     max_errors_in_a_row: Annotated[int, Field(ge=1)] = 20
+    # PostgreSQL, several senders: a sender that stops renewing its claim on ledger rows (killed, cut
+    # off) loses them to the others after this many seconds.
+    lease_seconds: Annotated[float, Field(ge=1)] = 60.0
     dkim_key: str = ""
     dkim_selector: str = ""
     dkim_domain: str = ""

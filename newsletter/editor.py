@@ -316,7 +316,7 @@ def _toml_str(value: str) -> str:
 
 def load_draft(settings: Settings, engine: Engine, period_key: str, *, frozen_ok: bool = False) -> Draft:
     """The period's stored draft; CollectError when there is none, or it is frozen and not ``frozen_ok``."""
-    row = store.get_issue(engine, period_key)
+    row = store.issues.get(engine, period_key)
     if row is None:
         raise CollectError(
             f"issue {period_key} has no draft yet",
@@ -332,7 +332,7 @@ def load_draft(settings: Settings, engine: Engine, period_key: str, *, frozen_ok
 
 def save_draft(engine: Engine, draft: Draft) -> None:
     """Store the changed draft; CollectError when sending began meanwhile (the draft is then frozen)."""
-    store.save_draft(engine, draft.period.key, draft.period.start, draft.period.end, draft.data)
-    row = store.get_issue(engine, draft.period.key)
+    store.issues.save_draft(engine, draft.period.key, draft.period.start, draft.period.end, draft.data)
+    row = store.issues.get(engine, draft.period.key)
     if row is None or row.state != "draft":
         raise CollectError(f"issue {draft.period.key} started sending; the change was not saved")

@@ -4,9 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
-DeliveryState = Literal["pending", "sent", "deferred", "failed", "skipped"]
+
+class IssueState(StrEnum):
+    """draft (the editor may change it) -> sending (frozen, the ledger is filled) -> sent."""
+
+    DRAFT = "draft"
+    SENDING = "sending"
+    SENT = "sent"
+
+
+class DeliveryState(StrEnum):
+    """One recipient's fate in the ledger; pending and deferred are still to be sent."""
+
+    SENT = "sent"
+    PENDING = "pending"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+UNSENT = (DeliveryState.PENDING, DeliveryState.DEFERRED)
+
+
+class SubscriberStatus(StrEnum):
+    """Only active subscribers get mail; unsubscribed and bounced are the suppression list."""
+
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    REMOVED = "removed"  # absent from the CSV the list mirrors
+
+
+SUPPRESSED = (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from newsletter.collect import collect, issue_from_draft, period_of, story_key
 from newsletter.compose import Composer
 from newsletter.config import Settings
 from newsletter.deliver import DeliverySummary, Observer, check_transport, deliver
-from newsletter.models import Issue, RenderedIssue, Subscriber
+from newsletter.models import SUPPRESSED, Issue, IssueState, RenderedIssue, Subscriber, SubscriberStatus
 from newsletter.render import render_issue
 from newsletter.subscribers import read_csv, sync
 from newsletter.transports import Transport
@@ -69,8 +69,8 @@ def draft_issue(settings: Settings, engine: Engine, as_of: datetime) -> tuple[Is
 
 def rendered_for(settings: Settings, engine: Engine, issue: Issue) -> RenderedIssue:
     """The frozen rendering when the issue is already being sent, so every recipient gets the same email."""
-    row = store.get_issue(engine, issue.period.key)
-    if row is not None and row.state != "draft" and row.html:
+    row = store.issues.get(engine, issue.period.key)
+    if row is not None and row.state != IssueState.DRAFT and row.html:
         return RenderedIssue(
             subject=row.subject, preheader="", html=row.html, text=row.text, period_key=row.period_key
         )
@@ -89,28 +89,31 @@ def send(
     stop: threading.Event | None = None,
     max_wait: float = 0.0,
     on_total: Callable[[int], None] | None = None,
+    exclusive: bool = True,
 ) -> SendOutcome:
     """What the scheduler does once: collect if needed, render, deliver; resumes an unfinished send.
 
-    ``on_total`` hears how many recipients are due before the first message goes.
+    ``on_total`` hears how many recipients are due before the first message goes. Not ``exclusive``,
+    on PostgreSQL, the send joins one already running (each sender claims its own recipients);
+    otherwise a running send makes this one raise ``store.SendBusy``.
     """
     # A dry run changes nothing: the list is synced from the CSV only by a real send.
     warnings = [] if dry_run else sync_subscribers(settings, engine)
     issue, feed_warnings = draft_issue(settings, engine, as_of)
     warnings += feed_warnings
     key = issue.period.key
-    row = store.get_issue(engine, key)
+    row = store.issues.get(engine, key)
     if row is not None and retry_failed:
-        store.retry_failed(engine, row.id)
-        row = store.get_issue(engine, key)
-    if row is not None and row.state == "sent":
+        store.ledger.retry_failed(engine, row.id)
+        row = store.issues.get(engine, key)
+    if row is not None and row.state == IssueState.SENT:
         return SendOutcome(
             "already-sent",
             f"issue {key} was sent on {row.sent_at:%Y-%m-%d %H:%M %Z}; nothing to do",
             key,
             warnings=warnings,
         )
-    if row is None or (row.state == "draft" and len(issue.items) < settings.issue.min_items):
+    if row is None or (row.state == IssueState.DRAFT and len(issue.items) < settings.issue.min_items):
         since = issue.period.start.astimezone(settings.zone)
         return SendOutcome(
             "nothing-new", f"nothing new since {since:%Y-%m-%d %H:%M %Z}", key, warnings=warnings
@@ -120,7 +123,9 @@ def send(
     composer = Composer(settings, rendered)  # a wrong DKIM key stops here
     if dry_run:
         pending = (
-            _would_receive(settings, engine, warnings) if row.state == "draft" else _unsent(engine, row.id)
+            _would_receive(settings, engine, warnings)
+            if row.state == IssueState.DRAFT
+            else store.ledger.unsent(engine, row.id)
         )
         return SendOutcome(
             "dry-run",
@@ -130,17 +135,19 @@ def send(
             warnings=warnings,
             recipients=pending,
         )
-    with store.send_lock(settings.database_url):
+    with store.locks.send_lock(engine, exclusive=exclusive):
         # A refused connection or login stops here, before anything is recorded.
         if transport is not None:
             transport.open()
         else:
             check_transport(settings)
-        keys = [story_key(i.link) for i in issue.items]
-        store.mark_issue_sending(engine, row.id, rendered.subject, rendered.html, rendered.text, keys)
-        store.enqueue(engine, row.id)
+        with store.locks.one_at_a_time(engine, f"prepare {key}"):
+            keys = [story_key(i.link) for i in issue.items]
+            store.issues.mark_sending(engine, row.id, rendered.subject, rendered.html, rendered.text, keys)
+            store.ledger.enqueue(engine, row.id)
+            store.issues.resume(engine, row.id)
         if on_total is not None:
-            on_total(_unsent(engine, row.id))
+            on_total(store.ledger.unsent(engine, row.id))
         summary = deliver(
             settings,
             engine,
@@ -182,16 +189,11 @@ def _mail_warnings(settings: Settings, rendered: RenderedIssue) -> list[str]:
 def _would_receive(settings: Settings, engine: Engine, warnings: list[str]) -> int:
     """How many a real send would reach, counted without syncing the CSV into the store."""
     if not settings.subscribers.csv:
-        return store.count_subscribers(engine).get("active", 0)
+        return store.subscribers.count(engine).get(SubscriberStatus.ACTIVE, 0)
     report = read_csv(settings.path(settings.subscribers.csv))
     warnings += [p + " (row skipped)" for p in report.problems]
-    left = {r.email for status in ("unsubscribed", "bounced") for r in store.iter_subscribers(engine, status)}
+    left = {r.email for status in SUPPRESSED for r in store.subscribers.iterate(engine, status)}
     return sum(1 for s in report.subscribers if s.email not in left)
-
-
-def _unsent(engine: Engine, issue_id: int) -> int:
-    counts = store.ledger_counts(engine, issue_id)
-    return counts.get("pending", 0) + counts.get("deferred", 0)
 
 
 def _state(summary: DeliverySummary) -> str:
@@ -302,5 +304,5 @@ def send_test(
 
 
 def stored_issue(settings: Settings, engine: Engine, period_key: str) -> Issue | None:
-    row = store.get_issue(engine, period_key)
+    row = store.issues.get(engine, period_key)
     return issue_from_draft(settings, period_of(row), row.draft) if row else None

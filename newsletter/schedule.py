@@ -14,8 +14,9 @@ What makes it safe to forget:
 - APScheduler advances the stored next run time *before* the job runs, so a daemon killed mid-send
   would not run again by itself: at start, every issue left in state "sending" is resumed, and a
   run that fell due within the grace with no run recorded since is made up.
-- Two daemons (or cron, or a person) on one database: the send lock and the issue's state make
-  one of them send and the others find the issue busy or already sent.
+- Two daemons (or cron, or a person) on one database, on one machine or several: a scheduled run
+  takes the send lock (PostgreSQL: an advisory lock), so one of them sends and the others find the
+  issue busy or already sent.
 
 Library code: it logs and raises, never prints; `newsletter schedule` is the shell around it.
 """
@@ -42,12 +43,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter import pipeline, store
 from newsletter.collect import period_for
 from newsletter.config import Settings
-from newsletter.errors import ConfigError, NewsletterError, StoreError
+from newsletter.errors import ConfigError, NewsletterError
+from newsletter.models import IssueState
 from newsletter.transports import transport_for
 
 log = logging.getLogger(__name__)
@@ -206,7 +208,7 @@ class Daemon:
         self.stop_sending = threading.Event()
         # A plain flag, polled: a signal handler must not take a lock the main thread may hold.
         self._stop_requested = False
-        self._jobs = SQLAlchemyJobStore(engine=engine, tablename=store.JOB_TABLE)
+        self._jobs = SQLAlchemyJobStore(engine=engine, tablename=store.runs.JOB_TABLE)
         self.scheduler = _Scheduler(
             jobstores={"default": self._jobs},
             # One run at a time in this process; other processes are kept out by the send lock.
@@ -236,8 +238,8 @@ class Daemon:
         # Two daemons starting on a new database both find the table missing; one CREATE loses.
         try:
             self._jobs.jobs_t.create(self.engine, checkfirst=True)
-        except OperationalError:
-            if not inspect(self.engine).has_table(store.JOB_TABLE):
+        except SQLAlchemyError:
+            if not inspect(self.engine).has_table(store.runs.JOB_TABLE):
                 raise
 
     def wait(self) -> None:
@@ -303,7 +305,9 @@ class Daemon:
         """Resume part-sent issues, retry an unfinished run, make up a run nobody recorded."""
         now = datetime.now(self.settings.zone)
         current = period_for(now, self.settings.zone).key
-        keys = [row.period_key for row in store.list_issues(self.engine) if row.state == "sending"]
+        keys = [
+            row.period_key for row in store.issues.all_issues(self.engine) if row.state == IssueState.SENDING
+        ]
         for key in keys:
             self._add_followup(key, 0, "resume", now)
             notes.append(f"issue {key} was left part-sent: resuming it now")
@@ -318,7 +322,7 @@ class Daemon:
             return
         if self.scheduler.get_job(followup_id(current)) is not None:
             return  # a retry is already planned
-        last = store.last_schedule_run(self.engine)
+        last = store.runs.last(self.engine, "schedule")
         if (
             last is not None
             and last["outcome"] in UNFINISHED
@@ -331,7 +335,7 @@ class Daemon:
         due = previous_fire(self.trigger, now)
         if due is None or (now - due).total_seconds() > self.grace or due < _since(weekly.kwargs):
             return  # nothing due within the grace since this schedule took effect
-        if store.schedule_runs_since(self.engine, due) == 0:
+        if store.runs.scheduled_since(self.engine, due) == 0:
             # The stored time was already advanced (the daemon died as the run began): make it up.
             self._add_followup(current, 0, "catch-up", now)
             notes.append(f"no run was recorded for {_local(due)}: running it now")
@@ -359,8 +363,8 @@ class Daemon:
             "([schedule] grace_hours): not sending it late; the next issue's window covers its items"
         )
         log.warning(text)
-        run_id = store.start_run(self.engine, "schedule")
-        store.finish_run(self.engine, run_id, "missed", text)
+        run_id = store.runs.start(self.engine, "schedule")
+        store.runs.finish(self.engine, run_id, "missed", text)
 
     # -- one run
 
@@ -378,17 +382,14 @@ class Daemon:
             )
             return
         key = period_for(as_of, self.settings.zone).key
-        run_id = store.start_run(self.engine, "schedule")
+        run_id = store.runs.start(self.engine, "schedule")
         log.info("%s run for issue %s%s", reason, key, f" (attempt {attempt + 1})" if attempt else "")
         try:
             outcome = pipeline.send(self.settings, self.engine, as_of, stop=self.stop_sending)
-        except StoreError as exc:
-            if "another send is running" not in exc.message:  # the send lock's message
-                self._failed(run_id, key, attempt, exc.message, exc.hint)
-                return
+        except store.SendBusy as exc:
             text = f"{exc.message}: that send delivers issue {key}; checking again later"
             log.info(text)
-            store.finish_run(self.engine, run_id, "busy", text, key)
+            store.runs.finish(self.engine, run_id, "busy", text, key)
             self._retry(key, attempt, now)
         except NewsletterError as exc:
             self._failed(run_id, key, attempt, exc.message, exc.hint)
@@ -402,8 +403,8 @@ class Daemon:
         """Now for the current period; a past period only when its issue is part-sent (resume it)."""
         if period_key is None or period_key == period_for(now, self.settings.zone).key:
             return now
-        row = store.get_issue(self.engine, period_key)
-        if row is not None and row.state == "sending":
+        row = store.issues.get(self.engine, period_key)
+        if row is not None and row.state == IssueState.SENDING:
             return row.period_end
         return None
 
@@ -415,7 +416,7 @@ class Daemon:
             state, text = "stopped", f"{text}; stopped by a signal: the next start resumes it"
         if state == "nothing-new":
             text = f"skipped: {text}"
-        store.finish_run(self.engine, run_id, state, text, key)
+        store.runs.finish(self.engine, run_id, state, text, key)
         if state == "paused":
             self._alert_and_retry(key, attempt, text, None)
             return
@@ -428,7 +429,7 @@ class Daemon:
             self._add_followup(key, attempt, "deferred", max(when or now, now + timedelta(seconds=1)))
 
     def _failed(self, run_id: int, key: str, attempt: int, message: str, hint: str | None) -> None:
-        store.finish_run(self.engine, run_id, "failed", message, key)
+        store.runs.finish(self.engine, run_id, "failed", message, key)
         self._alert_and_retry(key, attempt, message, hint)
 
     def _alert_and_retry(self, key: str, attempt: int, message: str, hint: str | None) -> None:
@@ -451,8 +452,8 @@ class Daemon:
             return None
         delay = timedelta(minutes=self.settings.schedule.retry_minutes * 2**attempt)
         when = now + delay
-        row = store.get_issue(self.engine, key)
-        part_sent = row is not None and row.state == "sending"
+        row = store.issues.get(self.engine, key)
+        part_sent = row is not None and row.state == IssueState.SENDING
         if period_for(when, self.settings.zone).key != key and not part_sent:
             return None
         self._add_followup(key, attempt + 1, "retry", when)

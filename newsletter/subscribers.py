@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 
 from newsletter import store
 from newsletter.errors import SubscriberError
@@ -84,7 +83,6 @@ LEFT_STATUSES = {
     "bounced": "bounced",
     "cleaned": "bounced",
 }
-SUPPRESSED = ("unsubscribed", "bounced")
 DELIMITERS = ",;\t"
 
 
@@ -272,113 +270,24 @@ def _field_text(value: Any) -> str:
 
 
 def sync(engine: Engine, report: CsvReport, *, remove_missing: bool) -> dict[str, int]:
-    """Bring the store in line with a CSV (see ``_sync_once``).
-
-    Two processes syncing a new list at the same moment (two schedulers starting) can both read
-    an address as new; the loser's transaction rolls back on the unique email and runs again
-    against what the winner wrote.
-    """
-    for attempt in range(3):
-        try:
-            return _sync_once(engine, report, remove_missing=remove_missing)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _sync_once(engine: Engine, report: CsvReport, *, remove_missing: bool) -> dict[str, int]:
-    """Bring the store in line with a CSV: add new rows, update names; never re-activate a suppressed address.
+    """Bring the list in line with a CSV: add new rows, update names; never re-activate a suppressed address.
 
     With ``remove_missing``, active subscribers absent from the CSV stop receiving mail (status
-    removed). Every update is conditional on the status read, so an unsubscribe that lands while
-    the sync runs is never overwritten.
+    removed); a CSV without one good row is refused rather than stopping mail to everyone.
     """
-    counts = {"added": 0, "updated": 0, "suppressed": 0, "removed": 0, "reactivated": 0}
     wanted = {s.email: s for s in report.subscribers}
-    table = store.subscribers
-    with engine.begin() as conn:
-        existing = {row.email: row for row in conn.execute(select(table))}
-        active = sum(1 for row in existing.values() if row.status == "active")
-        if remove_missing and not wanted and active:
-            # An emptied or cut-short file would otherwise stop mail to everyone, silently.
-            first = (report.problems or ["the CSV has no good rows"])[0]
-            raise SubscriberError(
-                f"{first}; refusing to stop mail to all {active} active subscribers",
-                hint=(
-                    'fix the CSV (`newsletter subscribers check FILE`), or set [subscribers] csv = "" '
-                    "to keep the list with `newsletter subscribers` commands only"
-                ),
-            )
-        for email, sub in wanted.items():
-            row = existing.get(email)
-            fields = json.dumps(sub.fields, ensure_ascii=False, sort_keys=True)
-            if row is None:
-                conn.execute(
-                    insert(table).values(
-                        email=email,
-                        name=sub.name,
-                        fields=fields,
-                        status="active",
-                        changed_at=store.now(),
-                        cause="import",
-                    )
-                )
-                counts["added"] += 1
-            elif row.status in SUPPRESSED:
-                counts["suppressed"] += 1
-            elif row.status == "removed":
-                result = conn.execute(
-                    update(table)
-                    .where(table.c.id == row.id, table.c.status == "removed")
-                    .values(
-                        name=sub.name,
-                        fields=fields,
-                        status="active",
-                        changed_at=store.now(),
-                        cause="back in the CSV",
-                    )
-                )
-                counts["reactivated"] += result.rowcount
-            elif row.name != sub.name or row.fields != fields:
-                conn.execute(update(table).where(table.c.id == row.id).values(name=sub.name, fields=fields))
-                counts["updated"] += 1
-        counts["suppressed"] += _record_left(conn, existing, report.suppressed)
-        if remove_missing:
-            gone = [
-                row.id
-                for email, row in existing.items()
-                if email not in wanted and email not in report.suppressed and row.status == "active"
-            ]
-            for chunk in range(0, len(gone), 500):
-                conn.execute(
-                    update(table)
-                    .where(table.c.id.in_(gone[chunk : chunk + 500]), table.c.status == "active")
-                    .values(status="removed", cause="not in the CSV", changed_at=store.now())
-                )
-            counts["removed"] = len(gone)
-    return counts
-
-
-def _record_left(conn: Any, existing: dict[str, Any], left: dict[str, str]) -> int:
-    """Addresses the CSV marks as gone join the suppression list (new ones too, so nobody adds them later)."""
-    table = store.subscribers
-    for email, status in left.items():
-        cause = f"marked {status} in the imported CSV"
-        row = existing.get(email)
-        if row is None:
-            conn.execute(
-                insert(table).values(
-                    email=email, name="", fields="{}", status=status, changed_at=store.now(), cause=cause
-                )
-            )
-        elif row.status not in SUPPRESSED:
-            conn.execute(
-                update(table)
-                .where(table.c.id == row.id, table.c.status.not_in(SUPPRESSED))
-                .values(status=status, changed_at=store.now(), cause=cause)
-            )
-    return len(left)
+    try:
+        return store.subscribers.sync(engine, wanted, report.suppressed, remove_missing=remove_missing)
+    except store.subscribers.WouldRemoveEveryone as exc:
+        # An emptied or cut-short file would otherwise stop mail to everyone, silently.
+        first = (report.problems or ["the CSV has no good rows"])[0]
+        raise SubscriberError(
+            f"{first}; refusing to stop mail to all {exc.active} active subscribers",
+            hint=(
+                'fix the CSV (`newsletter subscribers check FILE`), or set [subscribers] csv = "" '
+                "to keep the list with `newsletter subscribers` commands only"
+            ),
+        ) from None
 
 
 # --- unsubscribe tokens -------------------------------------------------------------------
@@ -439,35 +348,13 @@ def add_subscriber(engine: Engine, email: str, name: str = "", *, resubscribe: b
         email = normalise_email(email)
     except ValueError as exc:
         raise SubscriberError(f"{email!r}: {exc}", hint="give one address, e.g. ada@example.org") from None
-    row = store.get_subscriber(engine, email)
-    table = store.subscribers
-    with engine.begin() as conn:
-        if row is None:
-            conn.execute(
-                insert(table).values(
-                    email=email,
-                    name=name,
-                    fields="{}",
-                    status="active",
-                    changed_at=store.now(),
-                    cause="added by the operator",
-                )
-            )
-            return "added"
-        if row.status in SUPPRESSED and not resubscribe:
-            raise SubscriberError(
-                f"{email} is {row.status} ({row.cause}); not re-added",
-                hint="only with their consent: `newsletter subscribers add --resubscribe`",
-            )
-        values: dict[str, Any] = {}
-        if name:
-            values["name"] = name
-        if row.status != "active":
-            cause = "resubscribed by the operator" if row.status in SUPPRESSED else "added by the operator"
-            values.update(status="active", changed_at=store.now(), cause=cause)
-        if values:
-            conn.execute(update(table).where(table.c.id == row.id).values(**values))
-    return "updated" if row.status == "active" else "reactivated"
+    what, row = store.subscribers.add(engine, email, name, "added by the operator", resubscribe=resubscribe)
+    if what == "suppressed" and row is not None:
+        raise SubscriberError(
+            f"{email} is {row.status} ({row.cause}); not re-added",
+            hint="only with their consent: `newsletter subscribers add --resubscribe`",
+        )
+    return what
 
 
 def remove_subscriber(engine: Engine, email: str, cause: str = "removed by the operator") -> str:
@@ -479,10 +366,10 @@ def remove_subscriber(engine: Engine, email: str, cause: str = "removed by the o
         email = normalise_email(email)
     except ValueError as exc:
         raise SubscriberError(f"{email!r}: {exc}", hint="give one address, e.g. ada@example.org") from None
-    row = store.get_subscriber(engine, email)
+    row = store.subscribers.get(engine, email)
     if row is not None and row.status == "unsubscribed":
         return "already unsubscribed"
-    store.unsubscribe_address(engine, email, cause)
+    store.subscribers.unsubscribe(engine, email, cause)
     return "unsubscribed" if row is not None else "suppressed"
 
 
@@ -496,7 +383,7 @@ def safe_cell(value: str) -> str:
 
 def export_csv(engine: Engine, out: IO[str], status: str | None = None) -> int:
     """Write the list as CSV (our import format plus status, changed_at and cause); return the row count."""
-    rows = list(store.iter_subscribers(engine, status=status))
+    rows = list(store.subscribers.iterate(engine, status=status))
     reserved = {"email", "name", "status", "changed_at", "cause"}
     extra = sorted({k for r in rows for k in r.fields} - reserved)
     writer = csv.writer(out)

@@ -192,7 +192,7 @@ class WebApp:
         email = verify_unsubscribe_token(self.secret, self.list_id, request.path_params["token"])
         if email is None:
             return self.invalid(request)
-        row = await run_in_threadpool(store.get_subscriber, self.engine, email)
+        row = await run_in_threadpool(store.subscribers.get, self.engine, email)
         if row is not None and row.status == "unsubscribed":  # back on the page: offer the way back in
             again = resubscribe_token(self.secret, self.list_id, email)
             return self.page(request, "unsubscribed.html.j2", email=email, resubscribe_token=again)
@@ -205,7 +205,7 @@ class WebApp:
             return self.invalid(request)
         via = await _form_field(request, "via")
         cause = PAGE_CAUSE if via == "page" else ONE_CLICK_CAUSE
-        await self.write(store.unsubscribe_address, self.engine, email, cause)
+        await self.write(store.subscribers.unsubscribe, self.engine, email, cause)
         again = resubscribe_token(self.secret, self.list_id, email)
         return self.page(request, "unsubscribed.html.j2", email=email, resubscribe_token=again)
 
@@ -213,10 +213,10 @@ class WebApp:
         email = verify_resubscribe_token(self.secret, self.list_id, request.path_params["token"])
         if email is None:
             return self.invalid(request)
-        changed = await self.write(store.resubscribe_address, self.engine, email, RESUBSCRIBE_CAUSE)
+        changed = await self.write(store.subscribers.resubscribe, self.engine, email, RESUBSCRIBE_CAUSE)
         status = ""
         if not changed:
-            row = await run_in_threadpool(store.get_subscriber, self.engine, email)
+            row = await run_in_threadpool(store.subscribers.get, self.engine, email)
             status = row.status if row else "not on the list"
             if status == "active":
                 changed = True  # pressed twice: already back
@@ -228,14 +228,14 @@ class WebApp:
     # --- the archive ---------------------------------------------------------------------
 
     async def archive(self, request: Request) -> Response:
-        issues = await run_in_threadpool(store.archived_issues, self.engine)
+        issues = await run_in_threadpool(store.issues.archived, self.engine)
         response = self.page(request, "archive.html.j2", issues=issues)
         response.headers["Cache-Control"] = "no-cache"
         del response.headers["X-Robots-Tag"]
         return response
 
     async def archived_issue(self, request: Request) -> Response:
-        row = await run_in_threadpool(store.get_issue, self.engine, request.path_params["period_key"])
+        row = await run_in_threadpool(store.issues.get, self.engine, request.path_params["period_key"])
         if row is None or row.state not in ("sending", "sent") or not row.html:
             return self.page(request, "not_found.html.j2", status_code=404)
         return HTMLResponse(self.impersonal(row.html), headers=ARCHIVE_HEADERS)

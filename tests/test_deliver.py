@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import free_port, run_cli
+from sqlalchemy import select
 
 from newsletter import store
+from newsletter.config import load_settings
 from newsletter.deliver.rate import RateLimit
+from newsletter.store import schema
 
 AS_OF = "2023-11-17"
 
@@ -113,15 +116,15 @@ def project(example: Path, port: int, addresses: list[str], **delivery: object) 
 
 def ledger(example: Path) -> dict[str, tuple[str, int, str]]:
     """email -> (state, code, reply) for the example's issue."""
-    engine = store.open_engine(f"sqlite:///{example.parent / 'newsletter.db'}")
+    engine = store.open_engine(load_settings(example).database_url)
     with engine.connect() as conn:
         rows = conn.execute(
-            store.select(
-                store.subscribers.c.email,
-                store.deliveries.c.state,
-                store.deliveries.c.code,
-                store.deliveries.c.reply,
-            ).join(store.deliveries, store.deliveries.c.subscriber_id == store.subscribers.c.id)
+            select(
+                schema.subscribers.c.email,
+                schema.deliveries.c.state,
+                schema.deliveries.c.code,
+                schema.deliveries.c.reply,
+            ).join(schema.deliveries, schema.deliveries.c.subscriber_id == schema.subscribers.c.id)
         ).all()
     engine.dispose()
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
@@ -173,13 +176,13 @@ def test_an_unsubscribe_during_the_send_takes_effect(example: Path, peer) -> Non
     handler, port = peer
     addresses = [f"reader{i}@example.org" for i in range(300)]
     project(example, port, addresses, connections=2)
-    engine = store.open_engine(f"sqlite:///{example.parent / 'newsletter.db'}")
+    engine = store.open_engine(load_settings(example).database_url)
     leaving = ["reader150@example.org", "reader299@example.org"]  # one already read into memory, one not
 
     def unsubscribe(rcpt: str) -> None:
         if rcpt == "reader0@example.org":
             for address in leaving:
-                store.set_subscriber_status(engine, address, "unsubscribed", "one-click")
+                store.subscribers.set_status(engine, address, "unsubscribed", "one-click")
 
     handler.on_data = unsubscribe
     result = run_cli("--config", str(example), "send", "--as-of", AS_OF)
@@ -225,6 +228,7 @@ def test_dry_run_says_what_it_would_send_and_sends_nothing(example: Path, peer) 
     assert ledger(example) == {}
 
 
+@pytest.mark.sqlite_only
 def test_rate_limits_per_second_and_per_hour() -> None:
     per_second = RateLimit(per_second=2)
     assert per_second.delay(100.0) == 0.0

@@ -85,10 +85,10 @@ def test_to_sends_one_test_copy_and_touches_no_delivery_records(
     )
     settings = load_settings(example)
     engine = store.open_engine(settings.database_url)
-    row = store.get_issue(engine, "2023-W46")
+    row = store.issues.get(engine, "2023-W46")
     assert row is not None and row.state == "draft"
-    assert store.ledger_counts(engine, row.id) == {}
-    assert store.get_subscriber(engine, "editor@example.org") is None
+    assert store.ledger.counts(engine, row.id) == {}
+    assert store.subscribers.get(engine, "editor@example.org") is None
     engine.dispose()
     # the real send afterwards reaches every subscriber
     sent = run_cli("--config", str(example), "send", *AS_OF)

@@ -12,6 +12,7 @@ from conftest import free_port, run_cli
 from sqlalchemy import select
 
 from newsletter import store
+from newsletter.store import schema
 from newsletter.collect import period_for
 from newsletter.config import load_settings
 from newsletter.errors import ConfigError
@@ -30,6 +31,7 @@ def fire_times(when: str, start: datetime, count: int) -> list[datetime]:
     return out
 
 
+@pytest.mark.sqlite_only
 def test_day_names_mean_what_they_say() -> None:
     # crontab's 5 is Friday but APScheduler's day_of_week 5 is Saturday; names avoid the trap.
     start = datetime(2023, 11, 13, tzinfo=BRUSSELS)  # a Monday
@@ -49,6 +51,7 @@ def test_day_names_mean_what_they_say() -> None:
     assert fire_times("Friday 17:45", start, 1)[0] == datetime(2023, 11, 17, 17, 45, tzinfo=BRUSSELS)
 
 
+@pytest.mark.sqlite_only
 def test_a_week_across_the_dst_change_fires_at_the_local_time() -> None:
     # Europe/Brussels leaves summer time on Sunday 2023-10-29 (03:00 CEST -> 02:00 CET).
     fires = fire_times("fri 09:00", datetime(2023, 10, 21, tzinfo=BRUSSELS), 3)
@@ -64,6 +67,7 @@ def test_a_week_across_the_dst_change_fires_at_the_local_time() -> None:
     assert [f.isoformat() for f in spring] == ["2024-03-31T09:00:00+02:00", "2024-04-07T09:00:00+02:00"]
 
 
+@pytest.mark.sqlite_only
 def test_a_local_time_the_clock_shows_twice_fires_once() -> None:
     # 2023-10-29 Europe/Brussels: 02:30 happens at 00:30 UTC (CEST) and again at 01:30 UTC (CET).
     fires = fire_times("sun 02:30", datetime(2023, 10, 28, tzinfo=BRUSSELS), 2)
@@ -79,6 +83,7 @@ def test_a_local_time_the_clock_shows_twice_fires_once() -> None:
     ]
 
 
+@pytest.mark.sqlite_only
 def test_previous_fire_is_the_latest_due_time() -> None:
     trigger = parse_when("fri 09:00", BRUSSELS)
     assert previous_fire(trigger, datetime(2023, 11, 3, 10, tzinfo=BRUSSELS)) == datetime(
@@ -89,6 +94,7 @@ def test_previous_fire_is_the_latest_due_time() -> None:
     )
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("text", "says"),
     [
@@ -124,7 +130,7 @@ def test_status_before_any_daemon_says_so(example: Path) -> None:
 def _runs(settings_path: Path) -> list[dict]:
     engine = store.open_engine(load_settings(settings_path).database_url)
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(select(store.runs).order_by(store.runs.c.id))]
+        return [dict(r._mapping) for r in conn.execute(select(schema.runs).order_by(schema.runs.c.id))]
 
 
 def test_nothing_new_is_skipped_with_a_log_line(example: Path, caplog: pytest.LogCaptureFixture) -> None:

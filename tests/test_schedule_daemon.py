@@ -1,4 +1,5 @@
-"""`newsletter schedule` as real processes: a real SQLite job store, a real SMTP server on 127.0.0.1.
+"""`newsletter schedule` as real processes: a real job store (in the SQLite file, or PostgreSQL), a real
+SMTP server on 127.0.0.1.
 
 Schedules fire a few seconds ahead: the config says the day and the minute, and the hidden
 ``--second`` option gives the second, so no test waits for a whole minute.
@@ -10,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,7 +23,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import RecordingHandler, SmtpServer, run_cli, running_smtp
+from sqlalchemy import create_engine, text
 from test_schedule import current_feed
+
+from newsletter.config import load_settings
 
 ZONE = ZoneInfo("Europe/Brussels")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -191,8 +194,13 @@ def readers(n: int) -> list[str]:
 
 
 def query(config: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(config.parent / "newsletter.db") as conn:
-        return conn.execute(sql).fetchall()
+    """Rows of ``sql`` from the project's database (read as it is: nothing created)."""
+    engine = create_engine(load_settings(config).database_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
 
 
 def schedule_runs(config: Path) -> list[tuple[str, str]]:
@@ -265,8 +273,8 @@ def _set_next_run(config: Path, moment: datetime) -> None:
     from newsletter import store
     from newsletter.schedule import WEEKLY_JOB
 
-    engine = store.open_engine(f"sqlite:///{config.parent / 'newsletter.db'}")
-    jobs = SQLAlchemyJobStore(engine=engine, tablename=store.JOB_TABLE)
+    engine = store.open_engine(load_settings(config).database_url)
+    jobs = SQLAlchemyJobStore(engine=engine, tablename=store.runs.JOB_TABLE)
     jobs.start(BackgroundScheduler(timezone=ZONE), "default")  # the job store only; nothing runs here
     job = jobs.lookup_job(WEEKLY_JOB)
     assert job is not None

@@ -1,7 +1,7 @@
 """`newsletter serve` over real HTTP on 127.0.0.1: one-click unsubscribe, the way back in, the archive.
 
 The server is the real command (`python -m newsletter serve`) in a subprocess, on a free port,
-against a real SQLite file that the tests read and write too.
+against a real database (a SQLite file, or PostgreSQL) that the tests read and write too.
 """
 
 from __future__ import annotations
@@ -92,12 +92,12 @@ class Site:
         return f"{self.url}/unsubscribe/{self.token(email)}"
 
     def status(self, email: str) -> tuple[str, str]:
-        row = store.get_subscriber(self.engine, email)
+        row = store.subscribers.get(self.engine, email)
         assert row is not None
         return row.status, row.cause
 
     def snapshot(self) -> list[tuple]:
-        return [(r.email, r.status, r.cause, r.changed_at) for r in store.iter_subscribers(self.engine)]
+        return [(r.email, r.status, r.cause, r.changed_at) for r in store.subscribers.iterate(self.engine)]
 
 
 @pytest.fixture
@@ -253,7 +253,7 @@ def test_forged_altered_or_truncated_tokens_get_400_and_change_nothing(site: Sit
         body, content_type = multipart_one_click()
         assert httpx.post(url, content=body, headers={"Content-Type": content_type}).status_code == 400
     # the way back in is signed too: an unsubscribe token does not resubscribe
-    store.unsubscribe_address(site.engine, "grace@example.org", "one-click unsubscribe")
+    store.subscribers.unsubscribe(site.engine, "grace@example.org", "one-click unsubscribe")
     before = site.snapshot()
     for token in (
         grace,
@@ -283,9 +283,9 @@ def test_a_thousand_concurrent_unsubscribes_are_all_recorded(site: Site) -> None
         with ThreadPoolExecutor(50) as pool:  # 50 clients at a time, half of them multipart
             codes = list(pool.map(one, range(1000)))
     assert codes == [200] * 1000
-    counts = store.count_subscribers(site.engine)
+    counts = store.subscribers.count(site.engine)
     assert counts == {"unsubscribed": 1000, "active": 3}
-    causes = {r.cause for r in store.iter_subscribers(site.engine, status="unsubscribed")}
+    causes = {r.cause for r in store.subscribers.iterate(site.engine, status="unsubscribed")}
     assert causes == {"one-click unsubscribe"}
 
 
@@ -345,9 +345,9 @@ def test_an_unsubscribe_during_a_send_stops_that_recipients_message(nato: Site) 
     recipients = [rcpt for _, rcpt, _ in transport.sent]
     assert margaret not in recipients
     assert len(recipients) == len(set(recipients)) == 123
-    issue = store.get_issue(engine, outcome.period_key)
+    issue = store.issues.get(engine, outcome.period_key)
     assert issue is not None
-    assert store.ledger_counts(engine, issue.id) == {"sent": 123, "skipped": 1}
+    assert store.ledger.counts(engine, issue.id) == {"sent": 123, "skipped": 1}
     assert nato.status(margaret) == ("unsubscribed", "one-click unsubscribe")
 
 

@@ -63,7 +63,7 @@ def schedule_command(ctx: click.Context, second: int) -> None:
 
 def scheduled_lines(settings: Settings, engine: Engine) -> list[str]:
     """What `status` says about the schedule, read from the job store."""
-    jobs = store.scheduled_jobs(engine)
+    jobs = store.runs.scheduled_jobs(engine)
     if not jobs:
         return ["next scheduled run: none (`newsletter schedule` has never run on this database)"]
     lines = []

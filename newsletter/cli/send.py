@@ -12,6 +12,7 @@ from newsletter import store
 from newsletter.cli.common import as_of_option, console, moment, open_store, settings_from, warn
 from newsletter.cli.progress import SendProgress
 from newsletter.cli.schedule import scheduled_lines
+from newsletter.models import DeliveryState, IssueState
 from newsletter.pipeline import send
 
 
@@ -33,7 +34,10 @@ from newsletter.pipeline import send
 def send_command(
     ctx: click.Context, as_of: datetime | None, dry_run: bool, retry_failed: bool, wait: float
 ) -> None:
-    """Collect if needed, render and deliver the period's issue; resumes an unfinished send."""
+    """Collect if needed, render and deliver the period's issue; resumes an unfinished send.
+
+    On PostgreSQL, run it on several machines at once to share the sending.
+    """
     settings = settings_from(ctx)
     engine = open_store(settings)
     with SendProgress(console, live=sys.stdout.isatty()) as progress:
@@ -46,6 +50,7 @@ def send_command(
             observer=progress.observe,
             max_wait=wait,
             on_total=progress.set_total,
+            exclusive=False,  # on PostgreSQL, join a send running on another machine
         )
     warn(outcome.warnings)
     if progress.done:
@@ -63,25 +68,33 @@ def status(ctx: click.Context, failed: bool) -> None:
     settings = settings_from(ctx)
     engine = open_store(settings)
     table = Table(title="Issues", title_justify="left")
-    for column in ("period", "state", "subject", "sent", "pending", "deferred", "failed", "skipped"):
+    for column in ("period", "state", "subject", *DeliveryState):
         table.add_column(column)
-    for row in store.list_issues(engine):
-        c = store.ledger_counts(engine, row.id)
+    notes = []
+    live = store.ledger.live_senders(engine, within=settings.delivery.lease_seconds)
+    for row in store.issues.all_issues(engine):
+        c = store.ledger.counts(engine, row.id)
         table.add_row(
             row.period_key,
             row.state,
             row.subject or "-",
-            *(str(c.get(state, 0)) for state in ("sent", "pending", "deferred", "failed", "skipped")),
+            *(str(c.get(state, 0)) for state in DeliveryState),
         )
+        if live.get(row.id):
+            notes.append(f"issue {row.period_key}: {live[row.id]} sender(s) delivering it now")
+        if row.pause_reason and row.state == IssueState.SENDING:
+            notes.append(f"issue {row.period_key}: {row.pause_reason} (`newsletter send` resumes it)")
     console.print(table)
-    counts = store.count_subscribers(engine)
+    for note in notes:
+        console.print(note, markup=False)
+    counts = store.subscribers.count(engine)
     console.print("subscribers: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"))
-    for feed in store.failing_feeds(engine):
+    for feed in store.feeds.failing(engine):
         console.print(
             f"[yellow]source failing {feed['failures']} runs in a row:[/] {feed['source']}: "
             f"{feed['last_error']}"
         )
-    run = store.last_run(engine)
+    run = store.runs.last(engine)
     if run:
         console.print(
             f"last run: {run['started_at']:%Y-%m-%d %H:%M} ({run['trigger']}): {run['outcome']}"
@@ -90,7 +103,7 @@ def status(ctx: click.Context, failed: bool) -> None:
     for line in scheduled_lines(settings, engine):
         console.print(line)
     if failed:
-        rows = store.failed_rows(engine)
+        rows = store.ledger.failed_rows(engine)
         if not rows:
             console.print("no failed addresses")
         for r in rows:

@@ -92,7 +92,7 @@ def list_command(ctx: click.Context, status: str | None) -> None:
     table = Table()
     for column in ("email", "name", "status", "since", "cause"):
         table.add_column(column, overflow="fold")
-    for row in store.iter_subscribers(engine, status=status):
+    for row in store.subscribers.iterate(engine, status=status):
         table.add_row(row.email, row.name, row.status, f"{row.changed_at:%Y-%m-%d}", row.cause)
     console.print(table)
 

@@ -4,16 +4,21 @@ A row goes pending -> sent only after the server accepted the message (250 to DA
 and dropped connections -> deferred, with exponential backoff; 5xx -> failed with the code and
 reply (and a 5xx saying the mailbox does not exist bounces the address).
 
-This process is the ledger's only writer. It streams due rows in batches (never the whole list),
+This process is its ledger's only writer. It claims due rows in batches (never the whole list),
 hands them to lanes (worker processes, one SMTP connection each: see workers.py), and commits the
 verdicts that arrived together in one transaction before those lanes get their next message. So a
 kill at any instant loses nobody, and at most one message per connection was sent without its
 verdict recorded: after a kill those, and only those, may arrive twice, with the same Message-ID.
 
+Several senders (PostgreSQL) share an issue through the ledger alone: each claims its own rows under
+a lease it renews while alive (store/ledger.py), takes 1/N of each rate limit while N senders are
+alive, counts errors in a row in the issue's row, and pauses with the others when one pauses. A
+sender that runs out of rows waits while others hold some, so it takes over a dead one's rows.
+
 An unsubscribe recorded during the send takes effect for the rows not yet handed out: each batch
-is read with the subscribers' status, and the rows waiting in memory are checked again whenever
-another connection has written to the database since the last message was handed out (SQLite's
-data_version), or every ``RECHECK_EVERY`` verdicts on other databases.
+is claimed with the subscribers' status, and the rows waiting in memory are checked again whenever
+the list changed since the last message was handed out (SQLite's data_version; on PostgreSQL a
+trigger's notification, heard with the commit of each group of verdicts).
 """
 
 from __future__ import annotations
@@ -25,22 +30,21 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parseaddr
-from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from newsletter import store
 from newsletter.compose import Composer
 from newsletter.config import Settings
 from newsletter.deliver.rate import HOUR, RateLimit
-from newsletter.deliver.workers import ForkedLanes, InlineLanes, Job, Result
+from newsletter.deliver.workers import ForkedLanes, InlineLanes, Result
 from newsletter.errors import DeliveryError
-from newsletter.models import DeliveryResult, RenderedIssue
+from newsletter.models import DeliveryResult, DeliveryState, RenderedIssue, SubscriberStatus
+from newsletter.store.ledger import DueRow, Ledger, Verdict
 from newsletter.transports import Transport, transport_for
 
 MAX_BACKOFF = 6 * 3600.0
 BATCH = 200  # ledger rows read at a time
-RECHECK_EVERY = 50  # verdicts between two checks of the waiting rows for unsubscribes
 # 5xx replies that mean the mailbox does not exist: the address goes on the suppression list.
 _NO_MAILBOX = re.compile(
     r"\b5\.1\.[01]\b|no such (user|mailbox)|user unknown|does not exist|mailbox unavailable", re.IGNORECASE
@@ -96,8 +100,8 @@ def deliver(
     else:
         lanes = InlineLanes(composer, transport_for(settings), sender)
     try:
-        with engine.connect() as conn:
-            run = _Run(settings, conn, issue_id, lanes, observer, stop)
+        with Ledger(engine, issue_id, lease_seconds=settings.delivery.lease_seconds) as ledger:
+            run = _Run(settings, ledger, lanes, observer, stop)
             run.loop(time.time() + max_wait)
     finally:
         lanes.close()
@@ -105,49 +109,56 @@ def deliver(
 
 
 class _Run:
-    """One send: the parent's loop over batches, lanes and group commits."""
+    """One send: the parent's loop over claimed batches, lanes and group commits."""
 
     def __init__(
         self,
         settings: Settings,
-        conn: Connection,
-        issue_id: int,
+        ledger: Ledger,
         lanes: InlineLanes | ForkedLanes,
         observer: Observer | None,
         stop: threading.Event | None,
     ) -> None:
-        self.settings, self.conn, self.issue_id, self.lanes = settings, conn, issue_id, lanes
+        self.settings, self.ledger, self.lanes = settings, ledger, lanes
         self.observer, self.stop = observer, stop
         self.summary = DeliverySummary()
         d = settings.delivery
-        history = store.attempts_since(conn, time.time() - HOUR) if d.rate_per_hour else []
-        conn.commit()
+        history = ledger.attempts_since(time.time() - HOUR) if d.rate_per_hour else []
         self.rate = RateLimit(d.rate_per_second, d.rate_per_hour, history)
-        self.waiting: deque[store.DueRow] = deque()
-        self.in_flight: dict[int, store.DueRow] = {}
-        self.errors_in_a_row = 0
-        self.since_recheck = 0
-        self.version = store.data_version(conn)
+        self.waiting: deque[DueRow] = deque()
+        self.in_flight: dict[int, DueRow] = {}
+        self.errors_in_a_row = 0  # as last counted in the issue's row, shared by its senders
+        self.last_error: tuple[str, int, str] = ("", 0, "")
+        self.beat_every = d.lease_seconds / 3
+        self.next_beat = 0.0
+        self.heartbeat()
 
     def stopped(self) -> bool:
         return bool(self.summary.paused) or (self.stop is not None and self.stop.is_set())
 
     def loop(self, deadline: float) -> None:
-        """Passes over the due rows; between passes, wait for deferred rows due before ``deadline``."""
+        """Passes over the due rows; between passes, wait for deferred rows due before ``deadline``
+        and, whatever the deadline, for rows other senders hold (they may die and leave them)."""
         while True:
             self.one_pass()
             if self.stopped():
                 return
-            upcoming = _next_attempt(self.conn, self.issue_id)
-            if upcoming is None or upcoming > deadline:
+            outlook = self.ledger.outlook()
+            waits = [t for t in (outlook.others_until,) if t is not None]
+            if outlook.next_attempt is not None and outlook.next_attempt <= deadline:
+                waits.append(outlook.next_attempt)
+            if not waits:
                 return
-            self.sleep(upcoming - time.time())
+            self.sleep(min(min(waits) - time.time(), self.beat_every))
+            self.heartbeat()
 
     def one_pass(self) -> None:
         after_id, exhausted = 0, False
         while True:
+            if time.time() >= self.next_beat:
+                self.heartbeat()
             if not self.waiting and not exhausted and not self.stopped():
-                after_id, exhausted = self.read_batch(after_id)
+                after_id, exhausted = self.claim(after_id)
             delay = self.dispatch()
             if not self.lanes.busy:
                 if self.stopped() or (exhausted and not self.waiting):
@@ -157,16 +168,26 @@ class _Run:
                 continue
             self.commit(self.lanes.collect(delay or 1.0))
 
-    def read_batch(self, after_id: int) -> tuple[int, bool]:
-        rows = store.due_batch(self.conn, self.issue_id, time.time(), after_id, BATCH)
-        self.conn.commit()
+    def claim(self, after_id: int) -> tuple[int, bool]:
+        rows = self.ledger.claim(after_id, BATCH)
         if not rows:
             return after_id, True
-        self.waiting.extend(r for r in rows if r[6] == "active")
+        self.waiting.extend(r for r in rows if r.status == SubscriberStatus.ACTIVE)
         for row in rows:
-            if row[6] != "active":
-                self.skip([row], f"not sent: the address is {row[6]}")
-        return rows[-1][0], False
+            if row.status != SubscriberStatus.ACTIVE:
+                self.skip([row], f"not sent: the address is {row.status}")
+        return rows[-1].id, False
+
+    def heartbeat(self) -> None:
+        """Keep this sender's rows and learn what the other senders did: their number, a pause."""
+        self.next_beat = time.time() + self.beat_every
+        lost = self.ledger.renew([r.id for r in self.waiting] + list(self.in_flight))
+        if lost:  # this sender stalled past its lease: the rows are another sender's now
+            self.waiting = deque(r for r in self.waiting if r.id not in lost)
+        beat = self.ledger.heartbeat()
+        self.rate.share(beat.senders)
+        if beat.pause_reason and not self.summary.paused:
+            self.summary.paused = beat.pause_reason
 
     def dispatch(self) -> float:
         """Hand waiting rows to idle lanes; return how long the rate limit asks to wait (0.0: no wait)."""
@@ -175,13 +196,13 @@ class _Run:
             delay = self.rate.delay(now)
             if delay > 0:
                 return delay
-            if self.others_wrote():
+            if self.ledger.others_wrote():
                 self.recheck()
                 if not self.waiting:
                     break
             row = self.waiting.popleft()
-            self.lanes.submit(_job(row))
-            self.in_flight[row[0]] = row
+            self.lanes.submit((row.id, row.email, row.name, row.fields))
+            self.in_flight[row.id] = row
             self.rate.take(now)
         return 0.0
 
@@ -190,92 +211,75 @@ class _Run:
         if not results:
             return
         now = time.time()
-        values: list[dict[str, Any]] = []
+        verdicts: list[Verdict] = []
+        emails: list[str] = []
         bounced: list[tuple[int, str]] = []
-        told: list[tuple[str, DeliveryResult]] = []
         for row_id, state, code, reply in results:
             row = self.in_flight.pop(row_id)
-            result = DeliveryResult(state, code, reply)  # type: ignore[arg-type]
-            values.append(self.verdict(row, result, now, bounced))
-            told.append((row[2], DeliveryResult(values[-1]["state"], code, values[-1]["reply"])))
-        store.record_results(self.conn, values, bounced)
-        for email, result in told:
-            self.tell(email, result)
-        self.since_recheck += len(results)
-        if self.since_recheck >= RECHECK_EVERY:
-            self.since_recheck = 0
-            self.recheck()
+            verdicts.append(
+                self.verdict(row, DeliveryResult(DeliveryState(state), code, reply), now, bounced)
+            )
+            emails.append(row.email)
+        self.ledger.record(verdicts, bounced)
+        self.count_errors(verdicts)
+        for email, v in zip(emails, verdicts, strict=True):
+            self.tell(email, DeliveryResult(DeliveryState(v.state), v.code, v.reply))
 
     def verdict(
-        self, row: store.DueRow, result: DeliveryResult, now: float, bounced: list[tuple[int, str]]
-    ) -> dict[str, Any]:
+        self, row: DueRow, result: DeliveryResult, now: float, bounced: list[tuple[int, str]]
+    ) -> Verdict:
         d = self.settings.delivery
-        attempts = row[5] + 1
+        attempts = row.attempts + 1
         state, reply, next_attempt = result.state, result.reply, 0.0
-        if state == "deferred" and attempts >= d.max_attempts:
-            state, reply = "failed", f"gave up after {attempts} attempts: {reply}"
-        elif state == "deferred":
+        if state == DeliveryState.DEFERRED and attempts >= d.max_attempts:
+            state, reply = DeliveryState.FAILED, f"gave up after {attempts} attempts: {reply}"
+        elif state == DeliveryState.DEFERRED:
             next_attempt = now + backoff(self.settings, attempts)
-        elif state == "failed" and _NO_MAILBOX.search(f"{result.code} {reply}"):
-            bounced.append((row[1], f"{result.code} {reply}"))
+        elif state == DeliveryState.FAILED and _NO_MAILBOX.search(f"{result.code} {reply}"):
+            bounced.append((row.subscriber_id, f"{result.code} {reply}"))
         setattr(self.summary, state, getattr(self.summary, state) + 1)
-        if state == "sent":
-            self.errors_in_a_row = 0
-        else:
-            self.errors_in_a_row += 1
-            if self.errors_in_a_row >= d.max_errors_in_a_row and not self.summary.paused:
-                self.summary.paused = (
-                    f"paused after {self.errors_in_a_row} errors in a row; the last: {row[2]}: "
-                    f"{result.code or ''} {reply}".replace("  ", " ")
-                )
-        return {
-            "row_id": row[0],
-            "state": state,
-            "code": result.code,
-            "reply": reply[:1000],
-            "attempts": attempts,
-            "next_attempt": next_attempt,
-            "updated_at": now,
-        }
+        if state != DeliveryState.SENT:
+            self.last_error = (row.email, result.code, reply)
+        return Verdict(row.id, str(state), result.code, reply[:1000], attempts, next_attempt, now)
 
-    def others_wrote(self) -> bool:
-        """Whether another connection committed since we last asked (always False off SQLite)."""
-        version = store.data_version(self.conn)
-        changed = version is not None and version != self.version
-        self.version = version
-        return changed
+    def count_errors(self, verdicts: list[Verdict]) -> None:
+        """Errors in a row, over every sender of the issue: the streak pauses the send for all."""
+        trailing = 0
+        for v in reversed(verdicts):
+            if v.state == DeliveryState.SENT:
+                break
+            trailing += 1
+        reset = trailing < len(verdicts)  # something was sent: the streak starts again
+        if not trailing and not (reset and self.errors_in_a_row):
+            return  # nothing to change: no failure, and the shared count is already 0
+        self.errors_in_a_row = self.ledger.count_errors(trailing, reset=reset)
+        limit = self.settings.delivery.max_errors_in_a_row
+        if self.errors_in_a_row >= limit and not self.summary.paused:
+            email, code, reply = self.last_error
+            self.summary.paused = (
+                f"paused after {self.errors_in_a_row} errors in a row; the last: {email}: {code or ''} {reply}"
+            ).replace("  ", " ")
+            self.ledger.pause(self.summary.paused)
 
     def recheck(self) -> None:
         """Drop waiting rows whose subscriber left the list since the batch was read."""
         if not self.waiting:
             return
-        gone = store.inactive_among(self.conn, {r[1] for r in self.waiting})
-        self.conn.commit()
+        gone = self.ledger.inactive_among({r.subscriber_id for r in self.waiting})
         if gone:
-            dropped = [r for r in self.waiting if r[1] in gone]
-            self.waiting = deque(r for r in self.waiting if r[1] not in gone)
+            dropped = [r for r in self.waiting if r.subscriber_id in gone]
+            self.waiting = deque(r for r in self.waiting if r.subscriber_id not in gone)
             self.skip(dropped, "not sent: the address left the list during the send")
 
-    def skip(self, rows: list[store.DueRow], reply: str) -> None:
+    def skip(self, rows: list[DueRow], reply: str) -> None:
         if not rows:
             return
         now = time.time()
-        values = [
-            {
-                "row_id": r[0],
-                "state": "skipped",
-                "code": 0,
-                "reply": reply,
-                "attempts": r[5],
-                "next_attempt": 0.0,
-                "updated_at": now,
-            }
-            for r in rows
-        ]
-        store.record_results(self.conn, values, [])
+        state = DeliveryState.SKIPPED
+        self.ledger.record([Verdict(r.id, str(state), 0, reply, r.attempts, 0.0, now) for r in rows], [])
         self.summary.skipped += len(rows)
         for r in rows:
-            self.tell(r[2], DeliveryResult("skipped", 0, reply))
+            self.tell(r.email, DeliveryResult(state, 0, reply))
 
     def tell(self, email: str, result: DeliveryResult) -> None:
         if self.observer is not None:
@@ -289,21 +293,11 @@ class _Run:
             time.sleep(seconds)
 
 
-def _job(row: store.DueRow) -> Job:
-    return row[0], row[2], row[3], row[4]
-
-
-def _next_attempt(conn: Connection, issue_id: int) -> float | None:
-    value = store.next_attempt_in(conn, issue_id)
-    conn.commit()
-    return value
-
-
 def _finish(engine: Engine, issue_id: int, summary: DeliverySummary) -> DeliverySummary:
-    summary.counts = store.ledger_counts(engine, issue_id)
-    summary.next_attempt = store.next_attempt_at(engine, issue_id)
+    summary.counts = store.ledger.counts(engine, issue_id)
+    summary.next_attempt = store.ledger.next_attempt_at(engine, issue_id)
     if summary.finished and not summary.paused:
-        store.mark_issue_sent(engine, issue_id)
+        store.issues.mark_sent(engine, issue_id)
     return summary
 
 

@@ -18,11 +18,18 @@ class RateLimit:
         self, per_second: float = 0, per_hour: float = 0, history: Iterable[tuple[float, int]] = ()
     ) -> None:
         history = list(history)
+        self.limits = per_second, per_hour
         self.per_second, self.per_hour = per_second, per_hour
         self._tokens = max(1.0, per_second)
         self._stamp: float | None = None
         self._minutes: deque[list[float]] = deque([minute, n] for minute, n in sorted(history))
         self._in_hour = sum(n for _, n in history)
+
+    def share(self, senders: int) -> None:
+        """Take 1/``senders`` of each limit: that many senders deliver together and the limits hold
+        for all of them (the hourly window already counts everyone's sends since the start)."""
+        per_second, per_hour = self.limits
+        self.per_second, self.per_hour = per_second / senders, per_hour / senders
 
     def delay(self, now: float) -> float:
         """Seconds to wait before the next message may go; 0.0 when it may go now."""

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from newsletter.compose import Composer
-from newsletter.models import DeliveryResult, Subscriber
+from newsletter.models import DeliveryResult, DeliveryState, Subscriber
 from newsletter.transports import Transport
 
 Job = tuple[int, str, str, str]  # ledger row id, email, name, extra fields as JSON
@@ -47,8 +47,8 @@ def run_job(composer: Composer, transport: Transport, sender: str, job: Job) -> 
         data = composer.compose(Subscriber(email, name, json.loads(fields or "{}")))
         result = transport.send(sender, email, data)
     except Exception as exc:  # a bug must not lose the row: it is retried, and errors in a row pause
-        result = DeliveryResult("deferred", 0, f"internal error: {exc!r}")
-    return row_id, result.state, result.code, result.reply
+        result = DeliveryResult(DeliveryState.DEFERRED, 0, f"internal error: {exc!r}")
+    return row_id, str(result.state), result.code, result.reply  # plain str: cheaper to pickle
 
 
 class Channel:

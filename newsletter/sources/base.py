@@ -57,7 +57,7 @@ def read_sources(
     if not settings.sources:
         return []
     states = (
-        store.feed_states(engine, [s.url for s in settings.sources if s.url]) if engine is not None else {}
+        store.feeds.states(engine, [s.url for s in settings.sources if s.url]) if engine is not None else {}
     )
     parsers = _parser_pool(len(settings.sources))
     own = fetcher is None
@@ -176,7 +176,7 @@ def _remember(engine: Engine, results: list[SourceResult]) -> list[SourceResult]
                     "body": _encode_body(fetched.body) if keep else None,
                 }
             )
-    failures = store.record_feeds(engine, outcomes)
+    failures = store.feeds.record(engine, outcomes)
     return [
         replace(r, failures_in_a_row=failures.get(source_id(r.source), 0) if r.error else 0, fetched=None)
         for r in results

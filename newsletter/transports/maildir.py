@@ -4,7 +4,7 @@ import mailbox
 from pathlib import Path
 
 from newsletter.errors import DeliveryError
-from newsletter.models import DeliveryResult
+from newsletter.models import DeliveryResult, DeliveryState
 
 
 class MaildirTransport:
@@ -34,8 +34,8 @@ class MaildirTransport:
             head = f"Return-Path: <{sender}>\nDelivered-To: {recipient}\n".encode()
             self._box.add(head + data.replace(b"\r\n", b"\n"))
         except OSError as exc:
-            return DeliveryResult("deferred", 0, f"cannot write to {self.path}: {exc.strerror}")
-        return DeliveryResult("sent", 250, f"delivered to {self.path}")
+            return DeliveryResult(DeliveryState.DEFERRED, 0, f"cannot write to {self.path}: {exc.strerror}")
+        return DeliveryResult(DeliveryState.SENT, 250, f"delivered to {self.path}")
 
     def close(self) -> None:
         self._box = None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from newsletter.models import DeliveryResult
+from newsletter.models import DeliveryResult, DeliveryState
 
 
 @dataclass
@@ -16,7 +16,7 @@ class MemoryTransport:
         pass
 
     def send(self, sender: str, recipient: str, data: bytes) -> DeliveryResult:
-        answer = self.answers.get(recipient, DeliveryResult("sent", 250, "OK"))
+        answer = self.answers.get(recipient, DeliveryResult(DeliveryState.SENT, 250, "OK"))
         if answer.state == "sent":
             self.sent.append((sender, recipient, data))
         return answer

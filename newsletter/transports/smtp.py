@@ -22,7 +22,7 @@ import socket
 import ssl
 
 from newsletter.errors import DeliveryError
-from newsletter.models import DeliveryResult
+from newsletter.models import DeliveryResult, DeliveryState
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 _DOT_LINE = re.compile(rb"\n\.")
@@ -163,7 +163,7 @@ class SmtpTransport:
             try:
                 self.open()
             except DeliveryError as exc:
-                return DeliveryResult("deferred", 0, exc.message)
+                return DeliveryResult(DeliveryState.DEFERRED, 0, exc.message)
         try:
             return self._transaction(sender, recipient, data)
         except smtplib.SMTPResponseException as exc:  # a malformed reply
@@ -172,8 +172,12 @@ class SmtpTransport:
         except OSError as exc:  # smtplib's errors, timeouts and resets are all OSErrors
             self._drop()
             if isinstance(exc, TimeoutError) or "timed out" in str(exc):
-                return DeliveryResult("deferred", 0, f"no answer from the server within {self.timeout:g} s")
-            return DeliveryResult("deferred", 0, f"connection lost: {exc or exc.__class__.__name__}")
+                return DeliveryResult(
+                    DeliveryState.DEFERRED, 0, f"no answer from the server within {self.timeout:g} s"
+                )
+            return DeliveryResult(
+                DeliveryState.DEFERRED, 0, f"connection lost: {exc or exc.__class__.__name__}"
+            )
 
     def _transaction(self, sender: str, recipient: str, data: bytes) -> DeliveryResult:
         smtp = self._smtp
@@ -181,7 +185,9 @@ class SmtpTransport:
         options = f" SIZE={len(data)}" if self._size else ""
         if not (sender + recipient).isascii():
             if not self._utf8:
-                return DeliveryResult("failed", 553, "the address is not ASCII and the server lacks SMTPUTF8")
+                return DeliveryResult(
+                    DeliveryState.FAILED, 553, "the address is not ASCII and the server lacks SMTPUTF8"
+                )
             options += " SMTPUTF8"
         commands = [f"MAIL FROM:<{sender}>{options}", f"RCPT TO:<{recipient}>", "DATA"]
         replies: list[tuple[int, bytes]] = []
@@ -240,7 +246,7 @@ def _text(reply: bytes | str) -> str:
 def _classify(code: int, reply: bytes | str) -> DeliveryResult:
     text = " ".join(_text(reply).split())
     if 200 <= code < 300:
-        return DeliveryResult("sent", code, text)
+        return DeliveryResult(DeliveryState.SENT, code, text)
     if 400 <= code < 500 or code <= 0:
-        return DeliveryResult("deferred", code, text)
-    return DeliveryResult("failed", code, text)
+        return DeliveryResult(DeliveryState.DEFERRED, code, text)
+    return DeliveryResult(DeliveryState.FAILED, code, text)

@@ -1,0 +1,20 @@
+"""The database, split by the data each module owns.
+
+    database     open_engine (creates or upgrades the schema), SQLite / PostgreSQL differences
+    schema       the tables; migrations/ builds them (Alembic)
+    issues       one issue per period: its draft, its state, its rendering as sent
+    subscribers  the list and its suppressions
+    ledger       one row per (issue, subscriber), and ``Ledger``, the send loop's one object
+    feeds        what collection remembers between runs
+    runs         what each send ended with, and the scheduler's job table
+    locks        the send lock and what senders do in turn
+
+SQLAlchemy Core, no ORM: the send loop runs thousands of small statements a second. Rows come back
+as frozen dataclasses or named tuples, states as the enums of ``newsletter.models``.
+"""
+
+from newsletter.store import feeds, issues, ledger, locks, runs, subscribers
+from newsletter.store.database import now, open_engine
+from newsletter.store.locks import SendBusy
+
+__all__ = ["SendBusy", "feeds", "issues", "ledger", "locks", "now", "open_engine", "runs", "subscribers"]

@@ -1,0 +1,175 @@
+"""Opening the database, bringing its schema up to date, and what differs between SQLite and PostgreSQL.
+
+SQLite (a file; WAL, one writer at a time) is the default; PostgreSQL 15+ through psycopg 3 is the
+road to several sending machines. Every difference between the two lives in this package.
+
+The schema is versioned with Alembic (migrations/versions/). Opening a database upgrades it in place:
+a new one is built by the migrations, one made by the first release (tables, no version) is stamped
+0001 and upgraded. The check costs one query when the schema is current; upgrades run under a lock
+(PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE), so processes opening one database at the
+same moment upgrade it once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from newsletter.errors import StoreError
+
+HEAD = "0002"  # the newest migration; a test checks it against migrations/versions/
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite gives back naive datetimes (stored as UTC); PostgreSQL aware ones."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=30000")  # first: a new file's switch to WAL may have to wait
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def open_engine(url: str) -> Engine:
+    """Open the database at ``url``, creating or upgrading its schema when needed."""
+    try:
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise StoreError(
+            f"cannot open the database {_shown(url)}: {exc.__class__.__name__}: {reason}".strip(),
+            hint="check [newsletter] database (or $NEWSLETTER_DATABASE): the folder of a SQLite file must "
+            "exist and be writable; a PostgreSQL server must be running and the database created",
+        ) from exc
+    except ModuleNotFoundError as exc:
+        raise StoreError(
+            f"cannot open the database {_shown(url)}: the driver {exc.name!r} is not installed",
+            hint="PostgreSQL URLs look like postgresql://user@host/dbname (psycopg 3 comes with newsletter)",
+        ) from exc
+    return engine
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest and ":" in rest.split("@", 1)[0]:
+        rest = rest.split(":", 1)[0] + ":***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest
+
+
+def revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(engine: Engine) -> None:
+    with engine.connect() as conn:
+        current = revision(conn)
+        conn.rollback()
+    if current == HEAD:
+        return
+    with _schema_lock(engine) as conn:
+        current = revision(conn)
+        if current == HEAD:
+            return
+        if current is None and inspect(conn).has_table("issues"):
+            current = "0001"  # made by the first release, before migrations
+            _stamp(conn, current)
+        _upgrade(conn)
+
+
+def _stamp(conn: Connection, rev: str) -> None:
+    conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+    conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:rev)"), {"rev": rev})
+
+
+def _upgrade(conn: Connection) -> None:
+    # Alembic is imported only here: most commands open a current database and never need it.
+    from alembic.config import Config
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.script import ScriptDirectory
+
+    from newsletter.store.schema import metadata
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+
+    def steps(rev: Any, _context: Any) -> Any:
+        return script._upgrade_revs("head", rev)
+
+    with EnvironmentContext(config, script, fn=steps, destination_rev="head") as env:
+        env.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
+        with env.begin_transaction():
+            env.run_migrations()
+
+
+@contextmanager
+def _schema_lock(engine: Engine) -> Iterator[Connection]:
+    """One connection in a transaction that no other process can upgrade alongside; committed at the end."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("schema")})
+            yield conn
+            conn.commit()
+            return
+        if engine.dialect.name != "sqlite":
+            yield conn
+            conn.commit()
+            return
+        # pysqlite begins transactions itself, and not before DDL: take the write lock by hand
+        # so a second process waits (busy_timeout) and then finds the schema current.
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        level = raw.isolation_level
+        raw.isolation_level = None
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+        finally:
+            raw.isolation_level = level
+
+
+def lock_key(name: str) -> int:
+    """A stable 32-bit key for a PostgreSQL advisory lock named ``name``."""
+    return zlib.crc32(f"newsletter:{name}".encode())
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
+    """INSERT that skips rows whose key already exists (another process added them first)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    raise StoreError(f"the {conn.dialect.name} database is not supported", hint="use SQLite or PostgreSQL")

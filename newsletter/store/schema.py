@@ -1,0 +1,128 @@
+"""The tables, as the newest migration leaves them (migrations/versions/ builds them step by step).
+
+    issues       one row per period key; the editor's draft (JSON), its state, a shared pause
+    seen_items   story keys already sent, so a story never appears in two issues
+    first_seen   when an undated story was first seen, so it is new once
+    subscribers  the list, with a status and the time and cause of its last change
+    deliveries   the ledger: one row per (issue, subscriber), leased to one sender at a time
+    senders      the processes delivering an issue now, with a heartbeat (rate shares, status)
+    feed_state   per source: ETag / Last-Modified, the last good body, consecutive failures
+    runs         what each scheduled or manual send ended with
+
+A test checks that these definitions and the migrations agree, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+issues = Table(
+    "issues",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("period_key", String(32), nullable=False, unique=True),
+    Column("period_start", DateTime(timezone=True), nullable=False),
+    Column("period_end", DateTime(timezone=True), nullable=False),
+    Column("draft", Text, nullable=False),  # JSON: headline, cards, links, editor choices
+    Column("state", String(16), nullable=False, default="draft"),  # models.IssueState
+    Column("subject", Text, nullable=False, default=""),
+    Column("html", Text, nullable=False, default=""),  # as sent, tokens in place, for the archive
+    Column("text", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    # Shared by every sender of the issue: failures in a row, and why the send paused ("" when not).
+    Column("errors_in_a_row", Integer, nullable=False, server_default="0"),
+    Column("pause_reason", Text, nullable=False, server_default=""),
+)
+
+seen_items = Table(
+    "seen_items",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
+)
+
+first_seen = Table(
+    "first_seen",
+    metadata,
+    Column("key", String(512), primary_key=True),  # collect.story_key of the item's link
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),  # stored lower-cased
+    Column("name", Text, nullable=False, default=""),
+    Column("fields", Text, nullable=False, default="{}"),  # JSON of extra CSV columns
+    Column("status", String(16), nullable=False, default="active"),  # models.SubscriberStatus
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("cause", Text, nullable=False, default=""),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
+    Column("state", String(16), nullable=False, default="pending"),  # models.DeliveryState
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", Float, nullable=False, default=0.0),  # unix time
+    Column("code", Integer, nullable=False, default=0),
+    Column("reply", Text, nullable=False, default=""),
+    Column("updated_at", Float, nullable=False, default=0.0),
+    # The sender that holds the row until lease_until (unix time); "" and 0 when nobody does.
+    Column("lease_owner", String(96), nullable=False, server_default=""),
+    Column("lease_until", Float, nullable=False, server_default="0"),
+    UniqueConstraint("issue_id", "subscriber_id"),
+)
+
+senders = Table(
+    "senders",
+    metadata,
+    Column("id", String(96), primary_key=True),  # host:pid:random, the lease owner's name
+    Column("issue_id", Integer, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("seen_at", Float, nullable=False),  # the last heartbeat, unix time
+)
+
+feed_state = Table(
+    "feed_state",
+    metadata,
+    Column("source", String(2048), primary_key=True),
+    Column("etag", Text, nullable=False, default=""),
+    Column("last_modified", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),  # last good body, reused on 304
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("trigger", String(16), nullable=False),  # manual | schedule
+    Column("period_key", String(32), nullable=False, default=""),
+    Column("outcome", String(16), nullable=False, default="running"),
+    Column("message", Text, nullable=False, default=""),
+    Column("ok", Boolean, nullable=False, default=False),
+)
