@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 
 from newsletter.models import IssueState
-from newsletter.store.database import aware, now
+from newsletter.store.database import aware, insert_ignoring_duplicates, now
 from newsletter.store.schema import issues, seen_items
 
 
@@ -59,27 +59,25 @@ def save_draft(
     body = json.dumps(draft, ensure_ascii=False)
     start, end = start.astimezone(UTC), end.astimezone(UTC)  # SQLite keeps the wall clock, not the zone
     with engine.begin() as conn:
-        existing = conn.execute(
-            select(issues.c.id, issues.c.state).where(issues.c.period_key == period_key)
-        ).first()
-        if existing is None:
-            conn.execute(
-                insert(issues).values(
-                    period_key=period_key,
-                    period_start=start,
-                    period_end=end,
-                    draft=body,
-                    state=IssueState.DRAFT,
-                    subject="",
-                    html="",
-                    text="",
-                    created_at=now(),
-                )
+        # Several senders collecting the same period at once: one inserts, the others update.
+        created = conn.execute(
+            insert_ignoring_duplicates(conn, issues).values(
+                period_key=period_key,
+                period_start=start,
+                period_end=end,
+                draft=body,
+                state=IssueState.DRAFT,
+                subject="",
+                html="",
+                text="",
+                created_at=now(),
             )
-        elif existing.state == IssueState.DRAFT:
+            .returning(issues.c.id)
+        ).first()
+        if created is None:
             conn.execute(
                 update(issues)
-                .where(issues.c.id == existing.id)
+                .where(issues.c.period_key == period_key, issues.c.state == IssueState.DRAFT)
                 .values(draft=body, period_start=start, period_end=end)
             )
 
