@@ -1,14 +1,20 @@
 """Delivery speed and memory: `newsletter send` against Postfix's smtp-sink, beside smtp-source.
 
-    python bench/send.py                      # 100,000 subscribers, 8 connections
+    python bench/send.py                      # 100,000 subscribers, 8 connections, SQLite
     python bench/send.py --subscribers 1000000 --dkim
+    python bench/send.py --database postgresql://postgres@127.0.0.1/test --senders 3 --connections 4
 
 Builds the NATO example in a temporary folder with N subscribers (inserted straight into the
 store), starts /usr/sbin/smtp-sink on 127.0.0.1, sends the issue with the real command
 (`python -m newsletter send`, the ledger on, personalised per recipient), then sends the same
 message bytes N times with /usr/sbin/smtp-source (-d: connections reused, as ours are) to the same
 sink. Prints both rates, their ratio, and the peak memory of the send (parent plus workers),
-sampled from /proc every 50 ms.
+sampled from /proc every 0.5 s.
+
+With ``--database``, the ledger is on that PostgreSQL server, in a database made for the run and
+dropped after it; ``--senders K`` then runs K `send` processes at once, each from its own folder
+(as on K machines), each with ``--connections`` connections. The enqueue (one INSERT ... SELECT
+giving every subscriber a ledger row) is timed on its own before the send.
 """
 
 from __future__ import annotations
@@ -16,13 +22,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,25 +67,43 @@ def make_project(folder: Path, port: int, connections: int, dkim: bool) -> Path:
 
 def add_subscribers(config: Path, count: int) -> None:
     """Create the store with the real schema, then insert the list in batches."""
+    from sqlalchemy import insert
+
     from newsletter import store
+    from newsletter.config import load_settings
+    from newsletter.store.schema import subscribers
+
+    settings = load_settings(config)
+    engine = store.open_engine(settings.database_url)
+    now = store.now()
+    fields = json.dumps({"city": "Brussels"})
+    with engine.begin() as conn:
+        for start in range(0, count, 50_000):
+            rows = [
+                {"email": f"reader{i}@example.org", "name": f"Reader {i}", "fields": fields}
+                | {"status": "active", "changed_at": now, "cause": ""}
+                for i in range(start, min(count, start + 50_000))
+            ]
+            conn.execute(insert(subscribers), rows)
+    engine.dispose()
+
+
+def time_enqueue(config: Path) -> tuple[int, float]:
+    """Collect the issue, then time the real enqueue of every subscriber; the send finds it done."""
+    from newsletter import store
+    from newsletter.collect import as_of_moment, collect
     from newsletter.config import load_settings
 
     settings = load_settings(config)
-    store.open_engine(settings.database_url).dispose()
-    db = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
-    now = time.strftime("%Y-%m-%d %H:%M:%S")
-    fields = json.dumps({"city": "Brussels"})
-    for start in range(0, count, 50_000):
-        rows = [
-            (f"reader{i}@example.org", f"Reader {i}", fields, "active", now, "")
-            for i in range(start, min(count, start + 50_000))
-        ]
-        db.executemany(
-            "INSERT INTO subscribers (email, name, fields, status, changed_at, cause) VALUES (?,?,?,?,?,?)",
-            rows,
-        )
-    db.commit()
-    db.close()
+    engine = store.open_engine(settings.database_url)
+    issue, _ = collect(settings, engine, as_of_moment(date(2023, 11, 17), settings.zone))
+    row = store.issues.get(engine, issue.period.key)
+    assert row is not None
+    started = time.perf_counter()
+    rows = store.ledger.enqueue(engine, row.id)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return rows, seconds
 
 
 def tree(pid: int) -> list[int]:
@@ -117,35 +144,70 @@ def memory_kb(pids: list[int]) -> dict[str, int]:
     return out
 
 
-def run_send(config: Path) -> tuple[float, dict[str, int], str]:
+def run_sends(configs: list[Path]) -> tuple[float, dict[str, int], list[str]]:
+    """Run one `send` per config at once; the peak of the memory they hold together, and each output."""
     env = {**os.environ, "NO_COLOR": "1"}
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "--config", str(config), "send", "--as-of", "2023-11-17"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "--config", str(config), "send", "--as-of", "2023-11-17"],
+            cwd=config.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        for config in configs
+    ]
     peak: dict[str, int] = {}
-    while proc.poll() is None:
-        for key, value in memory_kb(tree(proc.pid)).items():
+    while any(proc.poll() is None for proc in procs):
+        total: dict[str, int] = {}
+        for proc in procs:
+            for key, value in memory_kb(tree(proc.pid)).items():
+                total[key] = value if key in ("worker_rss", "worker_private") else total.get(key, 0) + value
+        for key, value in total.items():
             peak[key] = max(peak.get(key, 0), value)
-        time.sleep(0.05)
-    output = proc.stdout.read() if proc.stdout else ""
-    return time.perf_counter() - started, peak, output
+        time.sleep(0.5)
+    outputs = [proc.communicate()[0] for proc in procs]
+    return time.perf_counter() - started, peak, outputs
 
 
 def ledger_rate(config: Path) -> tuple[int, float]:
     """(messages sent, seconds from the first verdict to the last): the delivery phase alone."""
+    from sqlalchemy import text
+
+    from newsletter import store
     from newsletter.config import load_settings
 
-    db = sqlite3.connect(load_settings(config).database_url.removeprefix("sqlite:///"))
-    n, first, last = db.execute(
-        "SELECT count(*), min(updated_at), max(updated_at) FROM deliveries WHERE state = 'sent'"
-    ).fetchone()
-    db.close()
+    engine = store.open_engine(load_settings(config).database_url)
+    with engine.connect() as conn:
+        n, first, last = conn.execute(
+            text("SELECT count(*), min(updated_at), max(updated_at) FROM deliveries WHERE state = 'sent'")
+        ).one()
+    engine.dispose()
     return n, (last - first) if n else 0.0
+
+
+@contextmanager
+def server_database(server: str | None) -> Iterator[None]:
+    """A fresh database on the PostgreSQL ``server`` for the run, given to every command through
+    $NEWSLETTER_DATABASE, and dropped afterwards; nothing for SQLite."""
+    if not server:
+        yield
+        return
+    import psycopg
+
+    name = f"nl_bench_{secrets.token_hex(4)}"
+    base, _, _ = server.rpartition("/")
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["NEWSLETTER_DATABASE"] = f"{base}/{name}"
+    try:
+        yield
+    finally:
+        os.environ.pop("NEWSLETTER_DATABASE", None)
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def sample_message(config: Path) -> bytes:
@@ -200,8 +262,12 @@ def main() -> None:
         "--dkim", action="store_true", help="sign every message (a 2048-bit key made for the run)"
     )
     parser.add_argument("--no-source", action="store_true", help="skip the smtp-source comparison")
+    parser.add_argument(
+        "--database", help="a PostgreSQL server URL (postgresql://user@host/db): the ledger goes there"
+    )
+    parser.add_argument("--senders", type=int, default=1, help="send processes at once (PostgreSQL)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp, server_database(args.database):
         folder = Path(tmp)
         port = free_port()
         sink = subprocess.Popen([SINK, "-u", "nobody", f"127.0.0.1:{port}", "1000"])
@@ -211,31 +277,38 @@ def main() -> None:
             t = time.perf_counter()
             add_subscribers(config, args.subscribers)
             print(f"{args.subscribers} subscribers inserted in {time.perf_counter() - t:.1f} s")
-            wall, peak, output = run_send(config)
+            rows, enqueue_seconds = time_enqueue(config)
+            print(f"enqueue: {rows} ledger rows in {enqueue_seconds:.1f} s")
+            configs = [config]
+            for n in range(1, args.senders):
+                shutil.copytree(config.parent, folder / f"sender{n}")
+                configs.append(folder / f"sender{n}" / config.name)
+            wall, peak, outputs = run_sends(configs)
             sent, seconds = ledger_rate(config)
-            print(output.strip().splitlines()[-1] if output.strip() else "(no output)")
+            for output in outputs:
+                print(output.strip().splitlines()[-1] if output.strip() else "(no output)")
             if sent != args.subscribers:
-                print(output)
+                print("\n".join(outputs))
                 raise SystemExit(f"only {sent} of {args.subscribers} sent")
             ours = sent / seconds
             message = sample_message(config)
+            where = f"PostgreSQL, {args.senders} sender(s)" if args.database else "SQLite"
             print(
-                f"newsletter send: {sent} messages of {len(message)} bytes, {args.connections} connections"
-                f"{', DKIM-signed' if args.dkim else ''}: {ours:,.0f} messages/s while delivering "
-                f"({seconds:.1f} s; {wall:.1f} s for the whole command with collect, render and enqueue)"
+                f"newsletter send ({where}): {sent} messages of {len(message)} bytes, {args.connections} "
+                f"connections each{', DKIM-signed' if args.dkim else ''}: {ours:,.0f} messages/s while "
+                f"delivering ({seconds:.1f} s; {wall:.1f} s for the whole command with collect and render)"
             )
             mb = {k: v / 1024 for k, v in peak.items()}
             print(
-                f"peak memory: parent RSS {mb['parent_rss']:.0f} MB; each worker RSS {mb['worker_rss']:.0f} MB, "
-                f"of it private {mb['worker_private']:.0f} MB; parent + workers: PSS {mb['sum_pss']:.0f} MB "
+                f"peak memory: parents' RSS {mb['parent_rss']:.0f} MB; a worker's RSS at most {mb['worker_rss']:.0f} MB, "
+                f"of it private {mb['worker_private']:.0f} MB; parents + workers: PSS {mb['sum_pss']:.0f} MB "
                 f"(a plain sum of RSS, counting shared pages once per process: {mb['sum_rss']:.0f} MB)"
             )
             if not args.no_source:
-                source_seconds = run_source(port, message, args.subscribers, args.connections, folder)
+                sessions = args.connections * args.senders
+                source_seconds = run_source(port, message, args.subscribers, sessions, folder)
                 theirs = args.subscribers / source_seconds
-                print(
-                    f"smtp-source -d -s {args.connections}: {theirs:,.0f} messages/s ({source_seconds:.1f} s)"
-                )
+                print(f"smtp-source -d -s {sessions}: {theirs:,.0f} messages/s ({source_seconds:.1f} s)")
                 print(f"ratio newsletter / smtp-source: {ours / theirs:.2f} (target: at least 0.5)")
         finally:
             sink.terminate()

@@ -61,7 +61,8 @@ def save_draft(
     with engine.begin() as conn:
         # Several senders collecting the same period at once: one inserts, the others update.
         created = conn.execute(
-            insert_ignoring_duplicates(conn, issues).values(
+            insert_ignoring_duplicates(conn, issues)
+            .values(
                 period_key=period_key,
                 period_start=start,
                 period_end=end,

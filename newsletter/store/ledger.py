@@ -95,11 +95,13 @@ def enqueue(engine: Engine, issue_id: int) -> int:
         s.c.status == SubscriberStatus.ACTIVE,
         ~select(d.c.id).where(d.c.issue_id == issue_id, d.c.subscriber_id == s.c.id).exists(),
     )
+    counted = select(func.count()).where(d.c.issue_id == issue_id)
     with engine.begin() as conn:
-        result = conn.execute(
-            insert(d).from_select(["issue_id", "subscriber_id", *values, "updated_at"], query)
-        )
-    return int(result.rowcount or 0)
+        before = conn.execute(counted).scalar() or 0
+        conn.execute(insert(d).from_select(["issue_id", "subscriber_id", *values, "updated_at"], query))
+        # Counted, not the statement's rowcount: SQLAlchemy gives -1 for INSERT ... SELECT on psycopg.
+        after = conn.execute(counted).scalar() or 0
+    return int(after - before)
 
 
 def counts(engine: Engine, issue_id: int) -> dict[str, int]:
