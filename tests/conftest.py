@@ -1,4 +1,14 @@
-"""Real peers on 127.0.0.1 for the tests: an SMTP server, an HTTP server, and the CLI's entry point."""
+"""Real peers on 127.0.0.1 for the tests: an SMTP server, an HTTP server, the CLI's entry point, and
+the database every test runs against, once on SQLite and once on PostgreSQL.
+
+The database: every test is run twice, ``[sqlite]`` and ``[postgresql]`` (the autouse ``database``
+fixture). With ``sqlite`` a project keeps its ``[newsletter] database`` file; with ``postgresql`` a
+fresh database is created on the server $NEWSLETTER_TEST_POSTGRES (default
+postgresql://postgres@127.0.0.1:5432/test) and $NEWSLETTER_DATABASE points every project of the test,
+and every subprocess it starts, at it. Without a reachable server the ``postgresql`` runs skip, or
+fail when NEWSLETTER_REQUIRE_POSTGRES=1 (as in CI). Mark a test or module ``sqlite_only`` when it
+never opens a database, or when what it tests exists on SQLite only.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +17,129 @@ import email.policy
 import functools
 import http.server
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
+import psycopg
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy.engine import URL, make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "nato"
 SHARED = ROOT.parent / "shared"
+
+# --- the database: SQLite and PostgreSQL ------------------------------------------------------
+
+DATABASE_ENV = "NEWSLETTER_DATABASE"  # the product's override of [newsletter] database
+POSTGRES_ENV = "NEWSLETTER_TEST_POSTGRES"  # the server the tests create their databases on
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+REQUIRE_POSTGRES_ENV = "NEWSLETTER_REQUIRE_POSTGRES"  # "1": an unreachable server fails the run
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite chooses the database of each test; an override left in the shell must not leak
+    # into fixtures set up outside a test's ``database`` (module-scoped ones, which use SQLite).
+    os.environ.pop(DATABASE_ENV, None)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database" not in metafunc.fixturenames:
+        return
+    backends = ["sqlite"] if metafunc.definition.get_closest_marker("sqlite_only") else list(BACKENDS)
+    metafunc.parametrize("database", backends, indirect=True, ids=backends)
+
+
+def postgres_server() -> URL:
+    """The server (and the database to connect to for CREATE/DROP DATABASE) the tests use."""
+    url = make_url(os.environ.get(POSTGRES_ENV) or DEFAULT_POSTGRES)
+    return url.set(drivername="postgresql")  # psycopg takes a plain postgresql:// conninfo
+
+
+def _admin() -> psycopg.Connection:
+    server = postgres_server()
+    return psycopg.connect(server.render_as_string(hide_password=False), autocommit=True, connect_timeout=10)
+
+
+@functools.cache
+def postgres_unreachable() -> str:
+    """Why the PostgreSQL server cannot be used, or "" when it can; asked once per session."""
+    try:
+        with _admin() as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        shown = postgres_server().render_as_string(hide_password=True)
+        reason = " ".join(str(exc).split()) or exc.__class__.__name__
+        return (
+            f"PostgreSQL not reachable at {shown} ({reason}): set {POSTGRES_ENV} to a server's URL "
+            f"where the user may create databases, e.g. {DEFAULT_POSTGRES}"
+        )
+    return ""
+
+
+def create_postgres_database() -> str:
+    """A new empty database on the test server; its SQLAlchemy URL (postgresql://...)."""
+    problem = postgres_unreachable()
+    if problem:
+        if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
+            pytest.fail(f"{problem} ({REQUIRE_POSTGRES_ENV}=1)", pytrace=False)
+        pytest.skip(problem)
+    name = f"nl_{secrets.token_hex(8)}"
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return postgres_server().set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    with _admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
+    """The backend of this run of the test: None for SQLite (each project's own file), else the URL
+    of a fresh PostgreSQL database that $NEWSLETTER_DATABASE gives every project and subprocess."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        monkeypatch.delenv(DATABASE_ENV, raising=False)
+        yield None
+        return
+    url = create_postgres_database()
+    monkeypatch.setenv(DATABASE_ENV, url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def new_database(database: str | None, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Makes another empty database on the backend under test, for a test that needs more than one
+    (two independent projects, or a new database each round): ``new_database(name)`` returns its URL,
+    a SQLite file ``tmp_path/name.db`` or a fresh PostgreSQL database, dropped after the test.
+    A project uses it through ``[newsletter] database_env`` naming a variable set to that URL."""
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        if database is None:
+            return f"sqlite:///{tmp_path / name}.db"
+        made.append(create_postgres_database())
+        return made[-1].replace("postgresql://", "postgresql+psycopg://", 1)  # as Settings gives it
+
+    yield make
+    for url in made:
+        drop_postgres_database(url)
 
 
 def free_port() -> int:

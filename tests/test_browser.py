@@ -19,7 +19,10 @@ try:
 except BrowserError as exc:
     NO_BROWSER = f"Chromium is not installed, so the email cannot be checked in a browser: {exc.message}"
 
-pytestmark = pytest.mark.skipif(bool(NO_BROWSER), reason=NO_BROWSER)
+pytestmark = [
+    pytest.mark.skipif(bool(NO_BROWSER), reason=NO_BROWSER),
+    pytest.mark.sqlite_only,  # the email in a browser; the preview's database is incidental
+]
 
 # Everything measured in one pass, in the page.
 MEASURE = """(() => {

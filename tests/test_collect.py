@@ -29,15 +29,16 @@ def rss(*items: tuple[str, str, str]) -> str:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>F</title><link>http://e.org/</link>{body}</channel></rss>'
 
 
-def project(tmp_path: Path, feeds: dict[str, str], issue: str = "") -> Settings:
-    """A newsletter in tmp_path reading the given feed files (name -> RSS text)."""
+def project(tmp_path: Path, feeds: dict[str, str], issue: str = "", newsletter: str = "") -> Settings:
+    """A newsletter in tmp_path reading the given feed files (name -> RSS text); ``newsletter``: more
+    lines of its [newsletter] table."""
     sources = ""
     for name, text in feeds.items():
         (tmp_path / f"{name}.xml").write_text(text)
         sources += f'[[sources]]\nname = "{name}"\npath = "{name}.xml"\n'
     (tmp_path / "subscribers.csv").write_text("email,name\nada@example.org,Ada\n")
     config = (
-        '[newsletter]\nname = "T"\ntimezone = "Europe/Brussels"\ndatabase = "n.db"\n'
+        f'[newsletter]\nname = "T"\ntimezone = "Europe/Brussels"\ndatabase = "n.db"\n{newsletter}\n'
         '[subscribers]\ncsv = "subscribers.csv"\n'
         f"[issue]\n{issue}\n{sources}"
     )
@@ -95,12 +96,16 @@ def test_a_week_across_the_dst_change_is_seven_local_days(tmp_path: Path) -> Non
     ]
 
 
-def test_as_of_builds_the_same_period_every_time(tmp_path: Path) -> None:
+def test_as_of_builds_the_same_period_every_time(
+    tmp_path: Path, new_database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     feed = rss(*[(f"Story {n}", f"http://e.org/{n}", f"Thu, 16 Nov 2023 1{n}:00:00 +0100") for n in range(5)])
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first = project(tmp_path / "a", {"news": feed})
-    second = project(tmp_path / "b", {"news": feed})
+    # a second newsletter with a database of its own (not the one $NEWSLETTER_DATABASE gives the first)
+    monkeypatch.setenv("NEWSLETTER_DATABASE_B", new_database("b"))
+    second = project(tmp_path / "b", {"news": feed}, newsletter='database_env = "NEWSLETTER_DATABASE_B"')
     assert titles(first, "2023-11-17") == titles(second, "2023-11-17") == titles(first, "2023-11-17")
 
 

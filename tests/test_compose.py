@@ -21,6 +21,8 @@ from newsletter.errors import ConfigError
 from newsletter.models import RenderedIssue, Subscriber
 from newsletter.pipeline import fill
 
+pytestmark = pytest.mark.sqlite_only  # builds messages in memory; opens no database
+
 POLICIES = {"default": email.policy.default, "compat32": email.policy.compat32}
 HTML = (
     "<!DOCTYPE html><html><body><p>Hello @@first_name@@ from @@city@@ &amp; friends. "

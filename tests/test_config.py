@@ -8,6 +8,8 @@ from conftest import ROOT, run_cli
 from newsletter.config import load_settings
 from newsletter.errors import ConfigError
 
+pytestmark = pytest.mark.sqlite_only  # reads config files; opens no database
+
 
 def test_example_config_documents_every_key_and_loads() -> None:
     settings = load_settings(ROOT / "newsletter.example.toml")
@@ -42,6 +44,17 @@ def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
     config.parent.mkdir()
     config.write_text('[newsletter]\ndatabase = "data/n.db"\n')
     assert load_settings(config).database_url == f"sqlite:///{tmp_path / 'sub' / 'data' / 'n.db'}"
+
+
+def test_the_database_can_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "newsletter.toml"
+    config.write_text('[newsletter]\ndatabase = "n.db"\n')
+    monkeypatch.setenv("NEWSLETTER_DATABASE", "postgresql://news@db.example:5433/news")
+    assert load_settings(config).database_url == "postgresql+psycopg://news@db.example:5433/news"
+    monkeypatch.setenv("NEWSLETTER_DATABASE", "sqlite:////srv/news.db")
+    assert load_settings(config).database_url == "sqlite:////srv/news.db"
+    monkeypatch.delenv("NEWSLETTER_DATABASE")
+    assert load_settings(config).database_url == f"sqlite:///{tmp_path / 'n.db'}"
 
 
 def test_missing_config_from_the_cli_says_run_init(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ from newsletter.config import SourceSection
 from newsletter.errors import SourceError
 from newsletter.sources.feed import parse_feed
 
+pytestmark = pytest.mark.sqlite_only  # parses feed files; opens no database
+
 CORPUS = SHARED / "corpora" / "feeds"
 SECONDS_PER_FILE = 5
 

@@ -8,6 +8,8 @@ from conftest import ROOT
 
 from newsletter.cli import main
 
+pytestmark = pytest.mark.sqlite_only  # reads the commands' help and the README; opens no database
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
+
+pytestmark = pytest.mark.sqlite_only  # reads the source; opens no database
 
 # The stages in the order data flows through them; shells last. Same rank: may not import each other
 # unless they are the same package.

@@ -7,7 +7,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
+
+pytestmark = pytest.mark.sqlite_only  # builds the wheel; opens no database
 
 
 def test_wheel_holds_every_module_and_template(tmp_path: Path) -> None:

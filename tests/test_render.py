@@ -21,6 +21,9 @@ from newsletter.models import Issue, Item
 from newsletter.render import render_issue
 from newsletter.render.html import check_mjml
 
+# rendering: the issue is collected once per module, into a throwaway SQLite file
+pytestmark = pytest.mark.sqlite_only
+
 SEED = SHARED / "seeds" / "003_0c354c9cdce7235f.txt"
 AS_OF = datetime(2023, 11, 17, 23, 59, tzinfo=ZoneInfo("Europe/Brussels"))
 

@@ -25,6 +25,9 @@ from newsletter.config import load_settings
 from newsletter.models import RenderedIssue
 from newsletter.render import render_issue
 
+# rendering: the issue is collected once per module, into a throwaway SQLite file
+pytestmark = pytest.mark.sqlite_only
+
 GOLDEN = Path(__file__).parent / "golden"
 REFRESH = os.environ.get("NEWSLETTER_REFRESH_GOLDEN", "") not in ("", "0")
 

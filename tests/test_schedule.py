@@ -12,11 +12,11 @@ from conftest import free_port, run_cli
 from sqlalchemy import select
 
 from newsletter import store
-from newsletter.store import schema
 from newsletter.collect import period_for
 from newsletter.config import load_settings
 from newsletter.errors import ConfigError
 from newsletter.schedule import Daemon, parse_when, previous_fire
+from newsletter.store import schema
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 

@@ -23,6 +23,8 @@ from cryptography.x509.oid import NameOID
 from newsletter.errors import DeliveryError
 from newsletter.transports.smtp import SmtpTransport
 
+pytestmark = pytest.mark.sqlite_only  # the SMTP transport alone; opens no database
+
 MESSAGE = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n\r\n.a line with a dot\r\nbye\r\n"
 
 

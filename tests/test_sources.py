@@ -144,9 +144,10 @@ def source(name: str, url: str, more: str = "") -> str:
     return f'[[sources]]\nname = "{name}"\nurl = "{url}"\n{more}\n'
 
 
-# --- fetching ---------------------------------------------------------------------------------
+# --- fetching (the Fetcher alone, no database: sqlite_only) ---------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_user_agent_gzip_and_relative_links_after_a_redirect(server: FeedServer) -> None:
     body = rss(item(1, link="/story/1", body='<description>&lt;img src="img/1.jpg"&gt; Text.</description>'))
     server.feed("/feeds/news.xml", body)
@@ -176,6 +177,7 @@ def test_conditional_get_reuses_the_stored_body(server: FeedServer, tmp_path: Pa
     assert server.requests[-1][1].get("If-Modified-Since") == "Thu, 16 Nov 2023 12:00:00 GMT"
 
 
+@pytest.mark.sqlite_only
 def test_slow_server_times_out_with_a_hint(server: FeedServer) -> None:
     def slow(req: http.server.BaseHTTPRequestHandler) -> None:
         time.sleep(1.5)
@@ -187,6 +189,7 @@ def test_slow_server_times_out_with_a_hint(server: FeedServer) -> None:
     assert "next run" in (info.value.hint or "")
 
 
+@pytest.mark.sqlite_only
 def test_a_server_that_dribbles_bytes_hits_the_total_deadline(server: FeedServer) -> None:
     def dribble(req: http.server.BaseHTTPRequestHandler) -> None:
         req.send_response(200)
@@ -203,6 +206,7 @@ def test_a_server_that_dribbles_bytes_hits_the_total_deadline(server: FeedServer
     assert "took over 0.5 s" in info.value.message
 
 
+@pytest.mark.sqlite_only
 def test_a_huge_feed_stops_at_the_byte_cap(server: FeedServer) -> None:
     def huge(req: http.server.BaseHTTPRequestHandler) -> None:
         req.send_response(200)
@@ -220,6 +224,7 @@ def test_a_huge_feed_stops_at_the_byte_cap(server: FeedServer) -> None:
             assert "over 100000 bytes" in info.value.message
 
 
+@pytest.mark.sqlite_only
 def test_a_gzip_bomb_stops_at_the_byte_cap(server: FeedServer) -> None:
     server.feed("/bomb.xml", b"<" * 5_000_000)  # gzips to a few KB
     with Fetcher(max_bytes=1_000_000) as fetcher, pytest.raises(SourceError) as info:
@@ -227,6 +232,7 @@ def test_a_gzip_bomb_stops_at_the_byte_cap(server: FeedServer) -> None:
     assert "over 1000000 bytes" in info.value.message
 
 
+@pytest.mark.sqlite_only
 def test_redirect_loop_and_http_errors_name_the_source_and_hint(server: FeedServer) -> None:
     server.status("/loop", 302, "/loop")
     server.status("/forbidden", 403)
@@ -245,6 +251,7 @@ def test_redirect_loop_and_http_errors_name_the_source_and_hint(server: FeedServ
             assert hint in (info.value.hint or ""), path
 
 
+@pytest.mark.sqlite_only
 def test_refused_connection_is_a_source_error() -> None:
     with Fetcher(connect=1.0) as fetcher, pytest.raises(SourceError) as info:
         fetcher.fetch(f"http://127.0.0.1:{free_port()}/feed.xml", name="Down")
@@ -301,7 +308,9 @@ def test_every_source_failing_is_an_error_and_failures_in_a_row_show_in_status(
         collect(settings, store.open_engine(settings.database_url), datetime.now().astimezone())
 
 
-def test_og_image_fills_in_missing_images_when_asked(server: FeedServer, tmp_path: Path) -> None:
+def test_og_image_fills_in_missing_images_when_asked(
+    server: FeedServer, tmp_path: Path, new_database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.feed(
         "/feed.xml",
         rss(
@@ -323,7 +332,11 @@ def test_og_image_fills_in_missing_images_when_asked(server: FeedServer, tmp_pat
     collect(settings, engine, as_of)
     assert [p for p, _ in server.requests if p.startswith("/a/")] == ["/a/1"]  # remembered in the draft
 
-    plain = settings_for(tmp_path / "x", source("News", server.url("/feed.xml")))
+    # the same feed in another newsletter, with a database of its own (no draft remembering images)
+    monkeypatch.setenv("NEWSLETTER_DATABASE_X", new_database("x"))
+    plain = settings_for(
+        tmp_path / "x", source("News", server.url("/feed.xml")), 'database_env = "NEWSLETTER_DATABASE_X"'
+    )
     (tmp_path / "x").mkdir()
     issue, _ = collect(plain, store.open_engine(plain.database_url), as_of)
     assert {i.link: i.image for i in issue.items}[server.url("/a/1")] == ""  # off by default

@@ -13,6 +13,8 @@ from newsletter.errors import SourceError
 from newsletter.sources.feed import MAX_ENTRIES, parse_feed, shorten
 from newsletter.sources.handwritten import parse_items
 
+pytestmark = pytest.mark.sqlite_only  # parses feeds in memory; opens no database
+
 NEWS = SourceSection(name="News", url="http://feeds.example/news.xml")
 BASE = "http://feeds.example/news/feed.xml"
 

@@ -1,3 +1,6 @@
+"""Several processes opening (and filling) a new database at the same moment, as two daemons or a
+daemon and a cron job do on their first run: on SQLite a new file, on PostgreSQL an empty database."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -10,10 +13,10 @@ def _open(url: str) -> None:
     open_engine(url)
 
 
-def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+def test_processes_opening_a_new_database_at_once_all_succeed(new_database) -> None:
     context = multiprocessing.get_context("fork")
     for n in range(8):
-        url = f"sqlite:///{tmp_path / f'new{n}.db'}"
+        url = new_database(f"new{n}")
         processes = [context.Process(target=_open, args=(url,)) for _ in range(4)]
         for p in processes:
             p.start()
@@ -28,13 +31,13 @@ def _sync(url: str, csv_path: str) -> None:
     sync(open_engine(url), read_csv(Path(csv_path)), remove_missing=True)
 
 
-def test_processes_syncing_a_new_list_at_once_all_succeed(tmp_path: Path) -> None:
+def test_processes_syncing_a_new_list_at_once_all_succeed(tmp_path: Path, new_database) -> None:
     csv_path = tmp_path / "list.csv"
     csv_path.write_text("email,name\n" + "".join(f"r{n}@example.org,R {n}\n" for n in range(300)))
     context = multiprocessing.get_context("fork")
     for n in range(4):
-        url = f"sqlite:///{tmp_path / f'list{n}.db'}"
-        open_engine(url)
+        url = new_database(f"list{n}")
+        open_engine(url).dispose()
         processes = [context.Process(target=_sync, args=(url, str(csv_path))) for _ in range(3)]
         for p in processes:
             p.start()
