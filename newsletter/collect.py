@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from newsletter import store
 from newsletter.config import Settings
 from newsletter.errors import CollectError
-from newsletter.models import Issue, Item, Period
+from newsletter.models import Issue, IssueState, Item, Period
 from newsletter.sources import SourceResult, read_sources
 from newsletter.sources.base import add_page_images
 from newsletter.sources.fetch import Fetcher
@@ -131,7 +131,7 @@ def collect(
     """
     period = period_for(as_of, settings.zone)
     existing = store.issues.get(engine, period.key)
-    if existing is not None and existing.state != "draft":
+    if existing is not None and existing.state != IssueState.DRAFT:
         return issue_from_draft(settings, period_of(existing, settings.zone), existing.draft), []
     if not settings.sources:
         raise CollectError("no sources are configured", hint="add a [[sources]] table with a url or a path")

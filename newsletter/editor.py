@@ -20,7 +20,7 @@ from newsletter import store
 from newsletter.collect import EDITABLE, arrange, issue_from_draft, period_of, story_key
 from newsletter.config import Settings
 from newsletter.errors import CollectError
-from newsletter.models import Issue, Item, Period
+from newsletter.models import Issue, IssueState, Item, Period
 from newsletter.sources.feed import clean_text, safe_url
 
 ROLES = ("headline", "card", "link", "drop")
@@ -322,7 +322,7 @@ def load_draft(settings: Settings, engine: Engine, period_key: str, *, frozen_ok
             f"issue {period_key} has no draft yet",
             hint="run `newsletter collect` (with the same --as-of) first",
         )
-    if row.state != "draft" and not frozen_ok:
+    if row.state != IssueState.DRAFT and not frozen_ok:
         raise CollectError(
             f"issue {period_key} is {row.state}; its draft can no longer change",
             hint="a sent issue is what subscribers received",
@@ -334,5 +334,5 @@ def save_draft(engine: Engine, draft: Draft) -> None:
     """Store the changed draft; CollectError when sending began meanwhile (the draft is then frozen)."""
     store.issues.save_draft(engine, draft.period.key, draft.period.start, draft.period.end, draft.data)
     row = store.issues.get(engine, draft.period.key)
-    if row is None or row.state != "draft":
+    if row is None or row.state != IssueState.DRAFT:
         raise CollectError(f"issue {draft.period.key} started sending; the change was not saved")

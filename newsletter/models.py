@@ -41,6 +41,26 @@ class SubscriberStatus(StrEnum):
 SUPPRESSED = (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED)
 
 
+class RunOutcome(StrEnum):
+    """What a send (by hand or scheduled) ended with, as the runs table and `status` say it."""
+
+    SENT = "sent"
+    PARTIAL = "partial"  # some recipients wait for a retry
+    PAUSED = "paused"  # errors in a row
+    NOTHING_NEW = "nothing-new"
+    ALREADY_SENT = "already-sent"
+    DRY_RUN = "dry-run"
+    FAILED = "failed"
+    BUSY = "busy"  # another process holds the send lock
+    STOPPED = "stopped"  # by a signal
+    MISSED = "missed"  # due beyond the grace time
+    RUNNING = "running"  # not finished: the process died during it, or still runs
+
+
+# Runs that did their week's work; any other outcome of a scheduled run is tried again.
+DONE = (RunOutcome.SENT, RunOutcome.NOTHING_NEW)
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """One story: what a card, a teaser or a further link shows."""

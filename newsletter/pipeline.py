@@ -20,7 +20,16 @@ from newsletter.collect import collect, issue_from_draft, period_of, story_key
 from newsletter.compose import Composer
 from newsletter.config import Settings
 from newsletter.deliver import DeliverySummary, Observer, check_transport, deliver
-from newsletter.models import SUPPRESSED, Issue, IssueState, RenderedIssue, Subscriber, SubscriberStatus
+from newsletter.models import (
+    SUPPRESSED,
+    DeliveryState,
+    Issue,
+    IssueState,
+    RenderedIssue,
+    RunOutcome,
+    Subscriber,
+    SubscriberStatus,
+)
 from newsletter.render import render_issue
 from newsletter.subscribers import read_csv, sync
 from newsletter.transports import Transport
@@ -32,7 +41,7 @@ PREVIEW_SUBSCRIBER = Subscriber(email="reader@example.org", name="Alex Reader")
 class SendOutcome:
     """What a send did: ``state`` is sent, partial, paused, nothing-new, already-sent or dry-run."""
 
-    state: str
+    state: RunOutcome
     message: str
     period_key: str = ""
     summary: DeliverySummary | None = None
@@ -108,7 +117,7 @@ def send(
         row = store.issues.get(engine, key)
     if row is not None and row.state == IssueState.SENT:
         return SendOutcome(
-            "already-sent",
+            RunOutcome.ALREADY_SENT,
             f"issue {key} was sent on {row.sent_at:%Y-%m-%d %H:%M %Z}; nothing to do",
             key,
             warnings=warnings,
@@ -116,7 +125,7 @@ def send(
     if row is None or (row.state == IssueState.DRAFT and len(issue.items) < settings.issue.min_items):
         since = issue.period.start.astimezone(settings.zone)
         return SendOutcome(
-            "nothing-new", f"nothing new since {since:%Y-%m-%d %H:%M %Z}", key, warnings=warnings
+            RunOutcome.NOTHING_NEW, f"nothing new since {since:%Y-%m-%d %H:%M %Z}", key, warnings=warnings
         )
     rendered = rendered_for(settings, engine, issue)
     warnings += list(rendered.warnings) + _mail_warnings(settings, rendered)
@@ -128,7 +137,7 @@ def send(
             else store.ledger.unsent(engine, row.id)
         )
         return SendOutcome(
-            "dry-run",
+            RunOutcome.DRY_RUN,
             f"would send {rendered.subject!r} to {pending} subscriber(s) {_route(settings, composer)}; "
             "nothing was sent or recorded",
             key,
@@ -196,10 +205,10 @@ def _would_receive(settings: Settings, engine: Engine, warnings: list[str]) -> i
     return sum(1 for s in report.subscribers if s.email not in left)
 
 
-def _state(summary: DeliverySummary) -> str:
+def _state(summary: DeliverySummary) -> RunOutcome:
     if summary.paused:
-        return "paused"
-    return "sent" if summary.finished else "partial"
+        return RunOutcome.PAUSED
+    return RunOutcome.SENT if summary.finished else RunOutcome.PARTIAL
 
 
 def _message(key: str, summary: DeliverySummary) -> str:
@@ -295,7 +304,7 @@ def send_test(
         result = transport.send(parseaddr(settings.sender.from_)[1], email, data)
     finally:
         transport.close()
-    if result.state != "sent":
+    if result.state != DeliveryState.SENT:
         raise DeliveryError(
             f"the test copy to {email} was not sent: {result.code} {result.reply}".rstrip(),
             hint="check the [delivery] settings, or run `newsletter send --dry-run`",

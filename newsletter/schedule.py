@@ -49,7 +49,7 @@ from newsletter import pipeline, store
 from newsletter.collect import period_for
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, NewsletterError
-from newsletter.models import IssueState
+from newsletter.models import DeliveryState, IssueState, RunOutcome
 from newsletter.transports import transport_for
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WHEN = re.compile(r"^\s*(?P<days>[a-z,\-\s]+?)\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*$", re.IGNORECASE)
 # Outcomes after which a run must be tried again ("running": the process died during it).
-UNFINISHED = ("failed", "busy", "paused", "stopped", "running")
+UNFINISHED = (RunOutcome.FAILED, RunOutcome.BUSY, RunOutcome.PAUSED, RunOutcome.STOPPED, RunOutcome.RUNNING)
 # How often the waiting daemon looks at the job store: jobs another daemon added, a clock jump.
 POLL_SECONDS = 60.0
 
@@ -364,7 +364,7 @@ class Daemon:
         )
         log.warning(text)
         run_id = store.runs.start(self.engine, "schedule")
-        store.runs.finish(self.engine, run_id, "missed", text)
+        store.runs.finish(self.engine, run_id, RunOutcome.MISSED, text)
 
     # -- one run
 
@@ -389,7 +389,7 @@ class Daemon:
         except store.SendBusy as exc:
             text = f"{exc.message}: that send delivers issue {key}; checking again later"
             log.info(text)
-            store.runs.finish(self.engine, run_id, "busy", text, key)
+            store.runs.finish(self.engine, run_id, RunOutcome.BUSY, text, key)
             self._retry(key, attempt, now)
         except NewsletterError as exc:
             self._failed(run_id, key, attempt, exc.message, exc.hint)
@@ -412,16 +412,16 @@ class Daemon:
         for warning in outcome.warnings:
             log.warning("issue %s: %s", key, warning)
         state, text = outcome.state, outcome.message
-        if state == "partial" and self.stop_sending.is_set():
-            state, text = "stopped", f"{text}; stopped by a signal: the next start resumes it"
-        if state == "nothing-new":
+        if state == RunOutcome.PARTIAL and self.stop_sending.is_set():
+            state, text = RunOutcome.STOPPED, f"{text}; stopped by a signal: the next start resumes it"
+        if state == RunOutcome.NOTHING_NEW:
             text = f"skipped: {text}"
         store.runs.finish(self.engine, run_id, state, text, key)
-        if state == "paused":
+        if state == RunOutcome.PAUSED:
             self._alert_and_retry(key, attempt, text, None)
             return
         log.info(text if text.startswith(f"issue {key}") else f"issue {key}: {text}")
-        if state == "partial" and outcome.summary is not None:
+        if state == RunOutcome.PARTIAL and outcome.summary is not None:
             # Deferred recipients: come back when the ledger says their next attempt is due.
             upcoming = outcome.summary.next_attempt
             when = datetime.fromtimestamp(upcoming, self.settings.zone) if upcoming else None
@@ -429,7 +429,7 @@ class Daemon:
             self._add_followup(key, attempt, "deferred", max(when or now, now + timedelta(seconds=1)))
 
     def _failed(self, run_id: int, key: str, attempt: int, message: str, hint: str | None) -> None:
-        store.runs.finish(self.engine, run_id, "failed", message, key)
+        store.runs.finish(self.engine, run_id, RunOutcome.FAILED, message, key)
         self._alert_and_retry(key, attempt, message, hint)
 
     def _alert_and_retry(self, key: str, attempt: int, message: str, hint: str | None) -> None:
@@ -500,7 +500,7 @@ def send_alert(settings: Settings, to: str, subject: str, body: str) -> None:
         result = transport.send(sender, to, msg.as_bytes())
     finally:
         transport.close()
-    if result.state != "sent":
+    if result.state != DeliveryState.SENT:
         raise NewsletterError(f"the server answered {result.code} {result.reply}")
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 
 from newsletter import store
 from newsletter.errors import SubscriberError
-from newsletter.models import Subscriber
+from newsletter.models import Subscriber, SubscriberStatus
 
 EMAIL_COLUMNS = ("email", "email address", "e-mail", "e-mail address", "mail")
 NAME_COLUMNS = ("name", "full name")
@@ -367,7 +367,7 @@ def remove_subscriber(engine: Engine, email: str, cause: str = "removed by the o
     except ValueError as exc:
         raise SubscriberError(f"{email!r}: {exc}", hint="give one address, e.g. ada@example.org") from None
     row = store.subscribers.get(engine, email)
-    if row is not None and row.status == "unsubscribed":
+    if row is not None and row.status == SubscriberStatus.UNSUBSCRIBED:
         return "already unsubscribed"
     store.subscribers.unsubscribe(engine, email, cause)
     return "unsubscribed" if row is not None else "suppressed"

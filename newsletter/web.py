@@ -37,6 +37,7 @@ from starlette.routing import Route
 from newsletter import store
 from newsletter.compose import list_id
 from newsletter.config import Settings
+from newsletter.models import IssueState, SubscriberStatus
 from newsletter.render.templates import default_templates
 from newsletter.render.tokens import TOKEN
 from newsletter.subscribers import resubscribe_token, verify_resubscribe_token, verify_unsubscribe_token
@@ -193,7 +194,9 @@ class WebApp:
         if email is None:
             return self.invalid(request)
         row = await run_in_threadpool(store.subscribers.get, self.engine, email)
-        if row is not None and row.status == "unsubscribed":  # back on the page: offer the way back in
+        if (
+            row is not None and row.status == SubscriberStatus.UNSUBSCRIBED
+        ):  # back on the page: offer the way back in
             again = resubscribe_token(self.secret, self.list_id, email)
             return self.page(request, "unsubscribed.html.j2", email=email, resubscribe_token=again)
         return self.page(request, "unsubscribe.html.j2", email=email)
@@ -218,7 +221,7 @@ class WebApp:
         if not changed:
             row = await run_in_threadpool(store.subscribers.get, self.engine, email)
             status = row.status if row else "not on the list"
-            if status == "active":
+            if status == SubscriberStatus.ACTIVE:
                 changed = True  # pressed twice: already back
         return self.page(request, "resubscribed.html.j2", email=email, changed=changed, status=status)
 
@@ -236,7 +239,7 @@ class WebApp:
 
     async def archived_issue(self, request: Request) -> Response:
         row = await run_in_threadpool(store.issues.get, self.engine, request.path_params["period_key"])
-        if row is None or row.state not in ("sending", "sent") or not row.html:
+        if row is None or row.state not in (IssueState.SENDING, IssueState.SENT) or not row.html:
             return self.page(request, "not_found.html.j2", status_code=404)
         return HTMLResponse(self.impersonal(row.html), headers=ARCHIVE_HEADERS)
 

@@ -12,7 +12,7 @@ from newsletter import store
 from newsletter.cli.common import as_of_option, console, moment, open_store, settings_from, warn
 from newsletter.cli.progress import SendProgress
 from newsletter.cli.schedule import scheduled_lines
-from newsletter.models import DeliveryState, IssueState
+from newsletter.models import DeliveryState, IssueState, RunOutcome
 from newsletter.pipeline import send
 
 
@@ -56,7 +56,7 @@ def send_command(
     if progress.done:
         console.print(progress.summary())
     console.print(outcome.message)
-    if outcome.state == "paused":
+    if outcome.state == RunOutcome.PAUSED:
         ctx.exit(1)
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from newsletter import store
 from newsletter.cli.common import console, err_console, open_store, settings_from, warn
 from newsletter.config import Settings
+from newsletter.models import SubscriberStatus
 from newsletter.subscribers import add_subscriber, export_csv, read_csv, remove_subscriber, sync
 
 
@@ -66,7 +67,7 @@ def check(file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True), default="-")
 @click.option(
     "--status",
-    type=click.Choice(["active", "unsubscribed", "bounced", "removed"]),
+    type=click.Choice([s.value for s in SubscriberStatus]),
     help="Only subscribers with this status.",
 )
 @click.pass_context
@@ -82,7 +83,7 @@ def export_command(ctx: click.Context, file: str, status: str | None) -> None:
 @subscribers.command("list")
 @click.option(
     "--status",
-    type=click.Choice(["active", "unsubscribed", "bounced", "removed"]),
+    type=click.Choice([s.value for s in SubscriberStatus]),
     help="Only subscribers with this status.",
 )
 @click.pass_context

@@ -7,26 +7,31 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, inspect, select, text, update
 
+from newsletter.models import DONE, RunOutcome
 from newsletter.store.database import now
 from newsletter.store.schema import runs
 
 # APScheduler's SQLAlchemyJobStore creates and owns this table in the same database.
 JOB_TABLE = "apscheduler_jobs"
-OK_OUTCOMES = ("sent", "nothing-new")
 
 
 def start(engine: Engine, trigger: str) -> int:
     with engine.begin() as conn:
         key = conn.execute(
             insert(runs).values(
-                started_at=now(), trigger=trigger, period_key="", outcome="running", message="", ok=False
+                started_at=now(),
+                trigger=trigger,
+                period_key="",
+                outcome=RunOutcome.RUNNING,
+                message="",
+                ok=False,
             )
         ).inserted_primary_key
     assert key is not None
     return int(key[0])
 
 
-def finish(engine: Engine, run_id: int, outcome: str, message: str, period_key: str = "") -> None:
+def finish(engine: Engine, run_id: int, outcome: RunOutcome, message: str, period_key: str = "") -> None:
     with engine.begin() as conn:
         conn.execute(
             update(runs)
@@ -36,7 +41,7 @@ def finish(engine: Engine, run_id: int, outcome: str, message: str, period_key: 
                 outcome=outcome,
                 message=message,
                 period_key=period_key,
-                ok=outcome in OK_OUTCOMES,
+                ok=outcome in DONE,
             )
         )
 

@@ -17,7 +17,7 @@ class MemoryTransport:
 
     def send(self, sender: str, recipient: str, data: bytes) -> DeliveryResult:
         answer = self.answers.get(recipient, DeliveryResult(DeliveryState.SENT, 250, "OK"))
-        if answer.state == "sent":
+        if answer.state == DeliveryState.SENT:
             self.sent.append((sender, recipient, data))
         return answer
 
