@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from newsletter import store
 from newsletter.config import Settings
 from newsletter.errors import CollectError
-from newsletter.models import Issue, IssueState, Item, Period
+from newsletter.models import EDITABLE, Candidate, Draft, Issue, IssueState, Item, Period
 from newsletter.sources import SourceResult, read_sources
 from newsletter.sources.base import add_page_images
 from newsletter.sources.fetch import Fetcher
@@ -35,7 +35,6 @@ _TRACKING = re.compile(
     re.IGNORECASE,
 )
 _WORDS = re.compile(r"\W+")
-EDITABLE = ("title", "summary", "image", "is_video")
 
 
 def period_for(as_of: datetime, zone: ZoneInfo) -> Period:
@@ -89,7 +88,7 @@ def select_candidates(
     end: datetime,
     seen: set[str],
     first_seen: Mapping[str, datetime] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Candidate]:
     """Items in (start, end], newest first, each story once, none already sent in an earlier issue.
 
     An item's date is its published (else updated) date, else the time it was first seen.
@@ -112,7 +111,7 @@ def select_candidates(
             continue
         links_seen.add(key)
         titles_seen.add(tkey)
-        out.append({"key": key, "placement": placement, "item": item.to_dict()})
+        out.append(Candidate(key, item, placement))
     return out
 
 
@@ -147,37 +146,37 @@ def collect(
     seen_at = min(now or datetime.now(UTC), period.end)
     first = store.feeds.first_seen_times(engine, undated, seen_at)
     candidates = select_candidates(results, start, period.end, store.issues.seen_keys(engine), first)
-    previous = existing.draft if existing else {}
-    candidates = _with_page_images(settings, candidates, previous.get("candidates", []), fetcher)
-    draft = {"candidates": candidates, "choices": previous.get("choices", {})}
+    previous = existing.draft if existing else Draft()
+    candidates = _with_page_images(settings, candidates, previous.candidates, fetcher)
+    draft = Draft(candidates, previous.choices)
     store.issues.save_draft(engine, period.key, period.start, period.end, draft)
     return issue_from_draft(settings, period, draft), results
 
 
 def _with_page_images(
     settings: Settings,
-    candidates: list[dict[str, Any]],
-    previous: Sequence[dict[str, Any]],
+    candidates: list[Candidate],
+    previous: Sequence[Candidate],
     fetcher: Fetcher | None,
-) -> list[dict[str, Any]]:
+) -> list[Candidate]:
     """For sources with ``og_image = true``: fill in missing images from the article pages, once per story."""
     wanted = {s.name for s in settings.sources if s.og_image}
     if not wanted:
         return candidates
-    known = {c["key"]: c["item"].get("image", "") for c in previous}
-    for candidate in candidates:
-        item = candidate["item"]
-        if not item.get("image") and known.get(candidate["key"]):
-            item["image"] = known[candidate["key"]]
-    todo = [
-        c
+    known = {c.key: c.item.image for c in previous}
+    candidates = [
+        replace(c, item=replace(c.item, image=known[c.key])) if not c.item.image and known.get(c.key) else c
         for c in candidates
-        if c["item"]["source"] in wanted and not c["item"].get("image") and c["key"] not in known
+    ]
+    todo = [
+        n
+        for n, c in enumerate(candidates)
+        if c.item.source in wanted and not c.item.image and c.key not in known
     ]
     if todo:
-        found = add_page_images([Item.from_dict(c["item"]) for c in todo], fetcher=fetcher)
-        for candidate, item in zip(todo, found, strict=True):
-            candidate["item"]["image"] = item.image
+        found = add_page_images([candidates[n].item for n in todo], fetcher=fetcher)
+        for n, item in zip(todo, found, strict=True):
+            candidates[n] = replace(candidates[n], item=replace(candidates[n].item, image=item.image))
     return candidates
 
 
@@ -189,46 +188,44 @@ def period_of(row: store.issues.IssueRow, zone: ZoneInfo | None = None) -> Perio
     return Period(key=row.period_key, start=start, end=end)
 
 
-def arrange(draft: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def arrange(draft: Draft) -> tuple[list[Candidate], list[Candidate]]:
     """The editor's choices applied to the candidates: (main entries, further-link entries), in order.
 
     Default order: newest first, videos after the other stories. Keys the editor ordered come
     first, in the editor's order; an entry's placement and fields may be overridden.
     """
-    choices = draft.get("choices", {})
-    dropped = set(choices.get("drop", []))
-    placements = choices.get("placement", {})
-    edits = choices.get("edits", {})
+    choices = draft.choices
+    dropped = set(choices.drop)
     entries = []
-    for entry in [*draft.get("candidates", []), *choices.get("add", [])]:
-        if entry["key"] in dropped:
+    for entry in draft.entries():
+        if entry.key in dropped:
             continue
-        item = {**entry["item"], **{k: v for k, v in edits.get(entry["key"], {}).items() if k in EDITABLE}}
-        placement = placements.get(entry["key"], entry.get("placement", "auto"))
-        entries.append({**entry, "item": item, "placement": placement})
-    entries.sort(key=lambda e: bool(e["item"].get("is_video")))
-    rank = {key: n for n, key in enumerate(choices.get("order", []))}
-    entries.sort(key=lambda e: rank.get(e["key"], len(rank)))
-    pinned = choices.get("headline")
-    main = [e for e in entries if e["placement"] != "links" or e["key"] == pinned]
-    links = [e for e in entries if e["placement"] == "links" and e["key"] != pinned]
+        edits = {k: v for k, v in choices.edits.get(entry.key, {}).items() if k in EDITABLE}
+        item = replace(entry.item, **edits) if edits else entry.item
+        entries.append(Candidate(entry.key, item, choices.placement.get(entry.key, entry.placement)))
+    entries.sort(key=lambda e: e.item.is_video)
+    rank = {key: n for n, key in enumerate(choices.order)}
+    entries.sort(key=lambda e: rank.get(e.key, len(rank)))
+    pinned = choices.headline
+    main = [e for e in entries if e.placement != "links" or e.key == pinned]
+    links = [e for e in entries if e.placement == "links" and e.key != pinned]
     return main, links
 
 
-def issue_from_draft(settings: Settings, period: Period, draft: Mapping[str, Any]) -> Issue:
+def issue_from_draft(settings: Settings, period: Period, draft: Draft) -> Issue:
     """Apply the editor's choices to the candidates, then split into headline, cards and links."""
     main, linked = arrange(draft)
-    pinned = draft.get("choices", {}).get("headline")
-    head = next((e for e in main if e["key"] == pinned), None)
-    head = head or next((e for e in main if not e["item"].get("is_video")), main[0] if main else None)
+    pinned = draft.choices.headline
+    head = next((e for e in main if e.key == pinned), None)
+    head = head or next((e for e in main if not e.item.is_video), main[0] if main else None)
     rest = [e for e in main if e is not head]
     max_cards = settings.issue.max_cards
     cards, overflow = rest[:max_cards], rest[max_cards:]
-    rank = {key: n for n, key in enumerate(draft.get("choices", {}).get("order", []))}
-    links = sorted(overflow + linked, key=lambda e: rank.get(e["key"], len(rank)))
+    rank = {key: n for n, key in enumerate(draft.choices.order)}
+    links = sorted(overflow + linked, key=lambda e: rank.get(e.key, len(rank)))
     return Issue(
         period=period,
-        headline=Item.from_dict(head["item"]) if head else None,
-        cards=tuple(Item.from_dict(e["item"]) for e in cards),
-        links=tuple(Item.from_dict(e["item"]) for e in links[: settings.issue.max_links]),
+        headline=head.item if head else None,
+        cards=tuple(e.item for e in cards),
+        links=tuple(e.item for e in links[: settings.issue.max_links]),
     )

@@ -8,19 +8,18 @@ A draft that is being sent (or was sent) is frozen.
 
 from __future__ import annotations
 
-import copy
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine
 
 from newsletter import store
-from newsletter.collect import EDITABLE, arrange, issue_from_draft, period_of, story_key
+from newsletter.collect import arrange, issue_from_draft, period_of, story_key
 from newsletter.config import Settings
 from newsletter.errors import CollectError
-from newsletter.models import Issue, IssueState, Item, Period
+from newsletter.models import EDITABLE, Candidate, Choices, Draft, Issue, IssueState, Item, Period
 from newsletter.sources.feed import clean_text, safe_url
 
 ROLES = ("headline", "card", "link", "drop")
@@ -38,14 +37,16 @@ class Row:
 
 
 @dataclass(slots=True)
-class Draft:
+class EditableDraft:
+    """A period's stored draft, open for the editor's changes (``save_draft`` stores them)."""
+
     period: Period
-    data: dict[str, Any]
+    data: Draft
     settings: Settings
 
     @property
-    def choices(self) -> dict[str, Any]:
-        return self.data.setdefault("choices", {})
+    def choices(self) -> Choices:
+        return self.data.choices
 
     @property
     def issue(self) -> Issue:
@@ -58,21 +59,15 @@ class Draft:
         shown += [("card", i) for i in issue.cards] + [("link", i) for i in issue.links]
         rows = [Row(n, role, story_key(item.link), item) for n, (role, item) in enumerate(shown, start=1)]
         placed = {r.key for r in rows}
-        extra = [e for e in main + linked if e["key"] not in placed]
-        rows += [
-            Row(len(rows) + n, "extra", e["key"], Item.from_dict(e["item"])) for n, e in enumerate(extra, 1)
-        ]
+        extra = [e for e in main + linked if e.key not in placed]
+        rows += [Row(len(rows) + n, "extra", e.key, e.item) for n, e in enumerate(extra, 1)]
         for entry in self._dropped():
-            rows.append(Row(len(rows) + 1, "dropped", entry["key"], Item.from_dict(entry["item"])))
+            rows.append(Row(len(rows) + 1, "dropped", entry.key, entry.item))
         return rows
 
-    def _all_entries(self) -> list[dict[str, Any]]:
-        return [*self.data.get("candidates", []), *self.choices.get("add", [])]
-
-    def _dropped(self) -> list[dict[str, Any]]:
-        dropped = self.choices.get("drop", [])
-        by_key = {e["key"]: e for e in self._all_entries()}
-        return [by_key[k] for k in dropped if k in by_key]
+    def _dropped(self) -> list[Candidate]:
+        by_key = {e.key: e for e in self.data.entries()}
+        return [by_key[k] for k in self.choices.drop if k in by_key]
 
     def resolve(self, ref: str) -> Row:
         """The row a number or a URL refers to."""
@@ -99,17 +94,16 @@ class Draft:
     def pin(self, ref: str) -> Row:
         row = self.resolve(ref)
         self._undrop(row.key)
-        self.choices["headline"] = row.key
+        self.choices.headline = row.key
         self._place(row.key, "auto")
         return row
 
     def drop(self, ref: str) -> Row:
         row = self.resolve(ref)
-        drops = self.choices.setdefault("drop", [])
-        if row.key not in drops:
-            drops.append(row.key)
-        if self.choices.get("headline") == row.key:
-            del self.choices["headline"]
+        if row.key not in self.choices.drop:
+            self.choices.drop.append(row.key)
+        if self.choices.headline == row.key:
+            self.choices.headline = None
         return row
 
     def restore(self, ref: str) -> Row:
@@ -130,13 +124,13 @@ class Draft:
         target = rows[position - 1].role if position <= len(rows) else "link"
         order = [r.key for r in rows if r.key != row.key]
         order.insert(min(position - 1, len(order)), row.key)
-        self.choices["order"] = order
+        self.choices.order = order
         if target == "headline":
-            self.choices["headline"] = row.key
+            self.choices.headline = row.key
             self._place(row.key, "auto")
             return row
-        if self.choices.get("headline") == row.key:
-            del self.choices["headline"]
+        if self.choices.headline == row.key:
+            self.choices.headline = None
         self._place(row.key, "auto" if target == "card" else "links")
         return row
 
@@ -148,32 +142,28 @@ class Draft:
         if not title:
             raise CollectError(f"cannot add {link}: it needs a title", hint="pass --title")
         key = story_key(link)
-        if any(e["key"] == key for e in self._all_entries()):
+        if any(e.key == key for e in self.data.entries()):
             raise CollectError(
                 f"issue {self.period.key}: {link} is already in the draft",
                 hint="`newsletter draft move` or `restore` it instead",
             )
-        entry = {
-            "key": key,
-            "placement": "links" if as_link else "auto",
-            "item": _item_dict(item, link, title),
-        }
-        self.choices.setdefault("add", []).append(entry)
+        self.choices.add.append(
+            Candidate(key, _added_item(item, link, title), "links" if as_link else "auto")
+        )
         if position is not None:
             return self.move(key, position)
         return self.resolve(key)
 
     def reset(self) -> None:
-        self.data["choices"] = {}
+        self.data.choices = Choices()
 
     def _undrop(self, key: str) -> None:
-        drops = self.choices.get("drop", [])
-        if key in drops:
-            drops.remove(key)
+        if key in self.choices.drop:
+            self.choices.drop.remove(key)
 
     def _place(self, key: str, placement: str) -> None:
-        original = next((e.get("placement", "auto") for e in self._all_entries() if e["key"] == key), "auto")
-        overrides = self.choices.setdefault("placement", {})
+        original = next((e.placement for e in self.data.entries() if e.key == key), "auto")
+        overrides = self.choices.placement
         if placement == original:
             overrides.pop(key, None)
         else:
@@ -217,10 +207,8 @@ class Draft:
         blocks = data.get("items", [])
         if not isinstance(blocks, list) or set(data) - {"items"}:
             raise CollectError(f"{where}: expected only [[items]] blocks")
-        originals = {e["key"]: e for e in self._all_entries()}
-        edited = Draft(
-            self.period, {"candidates": self.data.get("candidates", []), "choices": {}}, self.settings
-        )
+        originals = {e.key: e for e in self.data.entries()}
+        edited = EditableDraft(self.period, Draft(self.data.candidates, Choices()), self.settings)
         choices = edited.choices
         listed: list[str] = []
         for number, block in enumerate(blocks, start=1):
@@ -230,7 +218,7 @@ class Draft:
             listed.append(key)
             original = originals.get(key)
             image = str(block.get("image", ""))
-            if image and not _edited_image(image, original["item"] if original else {}):
+            if image and not _edited_image(image, original.item if original else None):
                 raise CollectError(f"{where}: items[{number}]: image must be an http(s) URL, not {image!r}")
             if original is None:
                 item = Item(
@@ -243,21 +231,20 @@ class Draft:
                 )
                 edited.add(item)
             else:
-                if original in self.choices.get("add", []):
-                    choices.setdefault("add", []).append(original)
-                _record_edits(choices, key, original["item"], block)
+                if original in self.choices.add:
+                    choices.add.append(original)
+                _record_edits(choices, key, original.item, block)
             if role == "drop":
-                choices.setdefault("drop", []).append(key)
+                choices.drop.append(key)
                 continue
             if role == "headline":
-                if "headline" in choices:
+                if choices.headline:
                     raise CollectError(f"{where}: items[{number}]: only one item can be the headline")
-                choices["headline"] = key
+                choices.headline = key
             edited._place(key, "links" if role == "link" else "auto")
-        candidates = [e["key"] for e in self.data.get("candidates", [])]
-        choices.setdefault("drop", []).extend(k for k in candidates if k not in listed)
-        choices["order"] = [k for k in listed if k not in choices["drop"]]
-        self.data["choices"] = choices
+        choices.drop.extend(c.key for c in self.data.candidates if c.key not in listed)
+        choices.order = [k for k in listed if k not in choices.drop]
+        self.data.choices = choices
 
 
 def _check_block(block: Any, where: str) -> tuple[str, str]:
@@ -279,34 +266,34 @@ def _check_block(block: Any, where: str) -> tuple[str, str]:
     return story_key(link), role
 
 
-def _record_edits(choices: dict[str, Any], key: str, original: dict[str, Any], block: dict[str, Any]) -> None:
+def _record_edits(choices: Choices, key: str, original: Item, block: dict[str, Any]) -> None:
     values = {
-        "title": clean_text(str(block.get("title", original.get("title", "")))),
-        "summary": clean_text(str(block.get("summary", original.get("summary", "")))),
-        "image": _edited_image(str(block.get("image", original.get("image", ""))), original),
-        "is_video": bool(block.get("video", original.get("is_video", False))),
+        "title": clean_text(str(block.get("title", original.title))),
+        "summary": clean_text(str(block.get("summary", original.summary))),
+        "image": _edited_image(str(block.get("image", original.image)), original),
+        "is_video": bool(block.get("video", original.is_video)),
     }
-    changed = {k: v for k, v in values.items() if k in EDITABLE and v != original.get(k)}
+    changed = {k: v for k, v in values.items() if k in EDITABLE and v != getattr(original, k)}
     if changed:
-        choices.setdefault("edits", {})[key] = changed
+        choices.edits[key] = changed
 
 
-def _edited_image(image: str, original: dict[str, Any]) -> str:
+def _edited_image(image: str, original: Item | None) -> str:
     """An http(s) image; a local file only when it is the one the (local) feed gave."""
-    if image and image == original.get("image"):
+    if image and original is not None and image == original.image:
         return image
     return safe_url(image, "", allow_file=False)
 
 
-def _item_dict(item: Item, link: str, title: str) -> dict[str, Any]:
-    return {
-        **item.to_dict(),
-        "link": link,
-        "title": title,
-        "summary": clean_text(item.summary),
-        "image": safe_url(item.image, "", allow_file=False),
-        "source": item.source or "editor",
-    }
+def _added_item(item: Item, link: str, title: str) -> Item:
+    return replace(
+        item,
+        link=link,
+        title=title,
+        summary=clean_text(item.summary),
+        image=safe_url(item.image, "", allow_file=False),
+        source=item.source or "editor",
+    )
 
 
 def _toml_str(value: str) -> str:
@@ -314,7 +301,9 @@ def _toml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def load_draft(settings: Settings, engine: Engine, period_key: str, *, frozen_ok: bool = False) -> Draft:
+def load_draft(
+    settings: Settings, engine: Engine, period_key: str, *, frozen_ok: bool = False
+) -> EditableDraft:
     """The period's stored draft; CollectError when there is none, or it is frozen and not ``frozen_ok``."""
     row = store.issues.get(engine, period_key)
     if row is None:
@@ -327,10 +316,10 @@ def load_draft(settings: Settings, engine: Engine, period_key: str, *, frozen_ok
             f"issue {period_key} is {row.state}; its draft can no longer change",
             hint="a sent issue is what subscribers received",
         )
-    return Draft(period_of(row, settings.zone), copy.deepcopy(row.draft), settings)
+    return EditableDraft(period_of(row, settings.zone), row.draft, settings)
 
 
-def save_draft(engine: Engine, draft: Draft) -> None:
+def save_draft(engine: Engine, draft: EditableDraft) -> None:
     """Store the changed draft; CollectError when sending began meanwhile (the draft is then frozen)."""
     store.issues.save_draft(engine, draft.period.key, draft.period.start, draft.period.end, draft.data)
     row = store.issues.get(engine, draft.period.key)

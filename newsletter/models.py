@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -98,6 +99,81 @@ class Item:
             label=str(data.get("label", "") or ""),
             image=str(data.get("image", "") or ""),
             is_video=bool(data.get("is_video", False)),
+        )
+
+
+# What the editor may change in an item (draft edit): the rest is the feed's.
+EDITABLE = ("title", "summary", "image", "is_video")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A story the period's draft may hold: its story key, the item, and where it goes by default
+    ("auto": a headline or a card; "links": the further links)."""
+
+    key: str
+    item: Item
+    placement: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "placement": self.placement, "item": self.item.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Candidate:
+        return cls(str(data["key"]), Item.from_dict(data["item"]), str(data.get("placement", "auto")))
+
+
+@dataclass(slots=True)
+class Choices:
+    """The editor's changes, kept apart from the candidates so that collecting again keeps them."""
+
+    headline: str | None = None  # the pinned story key
+    drop: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # keys the editor ordered, first in this order
+    placement: dict[str, str] = field(default_factory=dict)  # key -> "auto" | "links", overriding
+    edits: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> EDITABLE fields
+    add: list[Candidate] = field(default_factory=list)  # stories the editor added
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"drop": self.drop, "order": self.order, "placement": self.placement}
+        data |= {"edits": self.edits, "add": [c.to_dict() for c in self.add]}
+        if self.headline:
+            data["headline"] = self.headline
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Choices:
+        return cls(
+            headline=data.get("headline") or None,
+            drop=list(data.get("drop", [])),
+            order=list(data.get("order", [])),
+            placement=dict(data.get("placement", {})),
+            edits={k: dict(v) for k, v in data.get("edits", {}).items()},
+            add=[Candidate.from_dict(c) for c in data.get("add", [])],
+        )
+
+
+@dataclass(slots=True)
+class Draft:
+    """A period's draft as stored: the candidates collection found, and the editor's choices."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    choices: Choices = field(default_factory=Choices)
+
+    def entries(self) -> list[Candidate]:
+        """The candidates and the stories the editor added."""
+        return [*self.candidates, *self.choices.add]
+
+    def to_json(self) -> str:
+        data = {"candidates": [c.to_dict() for c in self.candidates], "choices": self.choices.to_dict()}
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Draft:
+        data = json.loads(text or "{}")
+        return cls(
+            [Candidate.from_dict(c) for c in data.get("candidates", [])],
+            Choices.from_dict(data.get("choices", {})),
         )
 
 

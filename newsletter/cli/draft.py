@@ -12,14 +12,14 @@ from rich.table import Table
 
 from newsletter.cli.common import as_of_option, console, moment, open_store, settings_from, warn
 from newsletter.collect import period_for
-from newsletter.editor import Draft, Row, load_draft, save_draft
+from newsletter.editor import EditableDraft, Row, load_draft, save_draft
 from newsletter.models import Item
 from newsletter.pipeline import draft_issue
 
 _ROLE_NAMES = {"extra": "(no room)", "dropped": "dropped"}
 
 
-def draft_table(draft: Draft) -> Table:
+def draft_table(draft: EditableDraft) -> Table:
     """The draft as the editor sees it: number, place, title, source and date of every item."""
     period = draft.period
     table = Table(
@@ -76,7 +76,7 @@ def draft() -> None:
     """
 
 
-def _change(ctx: click.Context, as_of: datetime | None, action: Callable[[Draft], str]) -> None:
+def _change(ctx: click.Context, as_of: datetime | None, action: Callable[[EditableDraft], str]) -> None:
     settings = settings_from(ctx)
     engine = open_store(settings)
     current = load_draft(settings, engine, period_for(moment(settings, as_of), settings.zone).key)
@@ -114,7 +114,7 @@ def pin(ctx: click.Context, item: str, as_of: datetime | None) -> None:
 def drop(ctx: click.Context, items: tuple[str, ...], as_of: datetime | None) -> None:
     """Leave ITEMS out of the issue (they stay listed as dropped; `restore` brings one back)."""
 
-    def action(d: Draft) -> str:
+    def action(d: EditableDraft) -> str:
         rows = [d.resolve(ref) for ref in items]  # numbers refer to the table before any change
         return "\n".join(f"dropped: {d.drop(row.key).item.title}" for row in rows)
 
@@ -177,7 +177,7 @@ def add(
 def reset(ctx: click.Context, as_of: datetime | None) -> None:
     """Forget every change the editor made to this period's draft."""
 
-    def action(d: Draft) -> str:
+    def action(d: EditableDraft) -> str:
         d.reset()
         return "the editor's changes are gone; the draft is as collected"
 
@@ -204,7 +204,7 @@ def edit(
 ) -> None:
     """Edit the draft as a TOML file in $EDITOR (or --export it, change it, and --import it)."""
 
-    def action(d: Draft) -> str:
+    def action(d: EditableDraft) -> str:
         if export_to is not None:
             export_to.write_text(d.to_toml(), encoding="utf-8")
             return f"wrote {export_to}; change it, then run `newsletter draft edit --import {export_to}`"

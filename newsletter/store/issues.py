@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from newsletter.models import IssueState
+from newsletter.models import Draft, IssueState
 from newsletter.store.database import aware, insert_ignoring_duplicates, now
 from newsletter.store.schema import issues, seen_items
 
@@ -21,7 +20,7 @@ class IssueRow:
     period_key: str
     period_start: datetime
     period_end: datetime
-    draft: dict[str, Any]
+    draft: Draft
     state: IssueState
     subject: str
     html: str
@@ -36,7 +35,7 @@ def _row(row: Any) -> IssueRow:
         period_key=row.period_key,
         period_start=aware(row.period_start),  # type: ignore[arg-type]
         period_end=aware(row.period_end),  # type: ignore[arg-type]
-        draft=json.loads(row.draft),
+        draft=Draft.from_json(row.draft),
         state=IssueState(row.state),
         subject=row.subject,
         html=row.html,
@@ -52,11 +51,9 @@ def get(engine: Engine, period_key: str) -> IssueRow | None:
     return _row(row) if row else None
 
 
-def save_draft(
-    engine: Engine, period_key: str, start: datetime, end: datetime, draft: dict[str, Any]
-) -> None:
+def save_draft(engine: Engine, period_key: str, start: datetime, end: datetime, draft: Draft) -> None:
     """Create or replace the period's draft. A draft already being sent is never replaced."""
-    body = json.dumps(draft, ensure_ascii=False)
+    body = draft.to_json()
     start, end = start.astimezone(UTC), end.astimezone(UTC)  # SQLite keeps the wall clock, not the zone
     with engine.begin() as conn:
         # Several senders collecting the same period at once: one inserts, the others update.
