@@ -57,7 +57,9 @@ def test_killed_sends_resume_without_missing_anyone(example: Path, database: str
     controller.start()
     try:
         addresses = [f"reader{i}@example.org" for i in range(600)]
-        project(example, port, addresses, connections=CONNECTIONS)
+        # lease_seconds: on PostgreSQL a killed sender's claimed rows go to the next send when its
+        # lease runs out (60 s by default)
+        project(example, port, addresses, connections=CONNECTIONS, lease_seconds=2)
         env = {**os.environ, "NO_COLOR": "1"}
         env.pop("NEWSLETTER_CONFIG", None)
         kills = 0

@@ -66,8 +66,17 @@ def due_in(seconds: float, *, days_later: int = 0) -> Due:
 
 
 def make_project(
-    folder: Path, smtp: SmtpServer, *, when: str, subscribers: int = 4, extra: str = "", source: str = ""
+    folder: Path,
+    smtp: SmtpServer,
+    *,
+    when: str,
+    subscribers: int = 4,
+    extra: str = "",
+    source: str = "",
+    delivery: str = "",
 ) -> Path:
+    """A project sending the feed's items over SMTP to ``subscribers`` readers; ``extra``: more lines
+    of [schedule], ``delivery``: more lines of [delivery]."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "feed.xml").write_text(current_feed(3), encoding="utf-8")
     rows = "".join(f"reader{i:02d}@example.org,Reader {i}\n" for i in range(subscribers))
@@ -96,6 +105,7 @@ host = "127.0.0.1"
 port = {smtp.port}
 security = "none"
 retry_base_seconds = 0.05
+{delivery}
 
 [schedule]
 when = "{when}"
@@ -400,7 +410,11 @@ def test_sigkill_mid_send_loses_nobody_at_the_next_start(
 ) -> None:
     slow_smtp.handler.delay = 0.3  # type: ignore[attr-defined]
     due = due_in(LEAD)
-    config = make_project(tmp_path / "p", slow_smtp, when=due.when, subscribers=12)
+    # On PostgreSQL the killed sender's claimed rows go to the next one when its lease runs out
+    # (60 s by default): a short lease keeps the wait for them short.
+    config = make_project(
+        tmp_path / "p", slow_smtp, when=due.when, subscribers=12, delivery="lease_seconds = 2"
+    )
     first = daemons(config, due.second)
     wait_until(lambda: len(to_readers(slow_smtp)) >= 3, 40, "the send to begin")
     first.kill()  # no chance to finish anything: the ledger and the run row stay as they were
