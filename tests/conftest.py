@@ -56,7 +56,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database" not in metafunc.fixturenames:
         return
-    backends = ["sqlite"] if metafunc.definition.get_closest_marker("sqlite_only") else list(BACKENDS)
+    backends = list(BACKENDS)
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        backends = ["sqlite"]
+    elif metafunc.definition.get_closest_marker("postgresql_only"):
+        backends = ["postgresql"]
     metafunc.parametrize("database", backends, indirect=True, ids=backends)
 
 

@@ -158,8 +158,9 @@ def _schema_lock(engine: Engine) -> Iterator[Connection]:
 
 
 def lock_key(name: str) -> int:
-    """A stable 32-bit key for a PostgreSQL advisory lock named ``name``."""
-    return zlib.crc32(f"newsletter:{name}".encode())
+    """A stable key for a PostgreSQL advisory lock named ``name``: a signed 32-bit integer, so it
+    fits both forms of the lock functions (one bigint, or two integers)."""
+    return (zlib.crc32(f"newsletter:{name}".encode()) ^ 0x80000000) - 0x80000000
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:

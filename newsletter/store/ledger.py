@@ -33,11 +33,12 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     update,
 )
 
 from newsletter.models import UNSENT, DeliveryState, IssueState, SubscriberStatus
-from newsletter.store.database import now
+from newsletter.store.database import lock_key, now
 from newsletter.store.locks import shares_senders
 from newsletter.store.schema import deliveries, issues, senders, subscribers
 
@@ -171,6 +172,13 @@ def live_senders(engine: Engine, within: float = 120.0) -> dict[int, int]:
 
 # --- one sender -------------------------------------------------------------------------------
 
+# Each sender holds a session-level advisory lock named after it while it sends: the server
+# releases it the moment the sender's connection ends, whatever killed it.
+_LIVENESS = lock_key("sender")
+_LOCK_LIVENESS = text(f"SELECT pg_advisory_lock({_LIVENESS}, :key)")
+_TRY_LIVENESS = text(f"SELECT pg_try_advisory_lock({_LIVENESS}, :key)")
+_UNLOCK_LIVENESS = text(f"SELECT pg_advisory_unlock({_LIVENESS}, :key)")
+
 _RECORD_SQLITE = (
     "UPDATE deliveries SET state = ?, code = ?, reply = ?, attempts = ?, next_attempt = ?, updated_at = ? "
     "WHERE id = ?"
@@ -193,6 +201,7 @@ class Ledger:
             # commit after each group of verdicts is when a committed unsubscribe is heard.
             raw.add_notify_handler(self._hear)  # type: ignore[union-attr]
             self.conn.exec_driver_sql("LISTEN newsletter_list")
+            self.conn.execute(_LOCK_LIVENESS, {"key": lock_key(self.owner)})
             self.conn.commit()
         self._version = self._data_version()
         self._record = (
@@ -220,9 +229,6 @@ class Ledger:
     def close(self) -> None:
         """Give back the rows this sender claimed and did not send, and leave."""
         try:
-            if self.conn.dialect.name == "postgresql":
-                self.conn.exec_driver_sql("UNLISTEN newsletter_list")
-                self.conn.connection.driver_connection.remove_notify_handler(self._hear)  # type: ignore[union-attr]
             if self.leases:
                 self.conn.execute(
                     update(deliveries)
@@ -230,7 +236,15 @@ class Ledger:
                     .values(lease_owner="", lease_until=0.0)
                 )
             self.conn.execute(delete(senders).where(senders.c.id == self.owner))
+            if self.conn.dialect.name == "postgresql":
+                self.conn.exec_driver_sql("UNLISTEN newsletter_list")
+                self.conn.execute(_UNLOCK_LIVENESS, {"key": lock_key(self.owner)})
+                self.conn.connection.driver_connection.remove_notify_handler(self._hear)  # type: ignore[union-attr]
             self.conn.commit()
+        except BaseException:
+            # Never hand a session that may still hold the liveness lock back to the pool.
+            self.conn.invalidate()
+            raise
         finally:
             self.conn.close()
 
@@ -315,6 +329,8 @@ class Ledger:
 
     def outlook(self) -> Outlook:
         """What is left for this sender once it found nothing to claim now."""
+        if self.leases:
+            self._free_rows_of_dead_senders()
         d, t = deliveries, time.time()
         leased = d.c.lease_until > t
         row = self.conn.execute(
@@ -325,6 +341,30 @@ class Ledger:
         ).one()
         self.conn.commit()
         return Outlook(row[0], row[1])
+
+    def _free_rows_of_dead_senders(self) -> None:
+        """Rows leased by a sender whose database session has ended (killed, its machine gone):
+        its liveness lock is free, so the rows need not wait for the lease to run out."""
+        d = deliveries
+        owners = self.conn.execute(
+            select(d.c.lease_owner)
+            .where(
+                d.c.issue_id == self.issue_id,
+                d.c.state.in_(UNSENT),
+                d.c.lease_until > time.time(),
+                d.c.lease_owner.not_in(("", self.owner)),
+            )
+            .distinct()
+        ).scalars()
+        for owner in list(owners):
+            if self.conn.execute(_TRY_LIVENESS, {"key": lock_key(owner)}).scalar():
+                self.conn.execute(_UNLOCK_LIVENESS, {"key": lock_key(owner)})
+                self.conn.execute(
+                    update(d)
+                    .where(d.c.lease_owner == owner, d.c.state.in_(UNSENT))
+                    .values(lease_owner="", lease_until=0.0)
+                )
+        self.conn.commit()
 
     # -- verdicts
 
