@@ -179,6 +179,13 @@ _LOCK_LIVENESS = text(f"SELECT pg_advisory_lock({_LIVENESS}, :key)")
 _TRY_LIVENESS = text(f"SELECT pg_try_advisory_lock({_LIVENESS}, :key)")
 _UNLOCK_LIVENESS = text(f"SELECT pg_advisory_unlock({_LIVENESS}, :key)")
 
+_VALUES_ROW = "(%s::integer, %s::text, %s::integer, %s::text, %s::integer, %s::float8, %s::float8)"
+_RECORD_POSTGRESQL = (
+    "UPDATE deliveries AS d SET state = v.state, code = v.code, reply = v.reply, attempts = v.attempts, "
+    "next_attempt = v.next_attempt, updated_at = v.updated_at, lease_owner = '', lease_until = 0 "
+    "FROM (VALUES {rows}) AS v(id, state, code, reply, attempts, next_attempt, updated_at) WHERE d.id = v.id"
+)
+_BOUNCE_POSTGRESQL = "UPDATE subscribers SET status = 'bounced', cause = %s, changed_at = %s WHERE id = %s AND status = 'active'"
 _RECORD_SQLITE = (
     "UPDATE deliveries SET state = ?, code = ?, reply = ?, attempts = ?, next_attempt = ?, updated_at = ? "
     "WHERE id = ?"
@@ -194,6 +201,10 @@ class Ledger:
         self.leases = shares_senders(engine)
         self.sqlite = engine.dialect.name == "sqlite"
         self.conn: Connection = engine.connect()
+        if engine.dialect.name == "postgresql":
+            # Every statement here stands alone (a claim is one UPDATE ... RETURNING), so each is its
+            # own transaction: recording a group of verdicts costs one round trip, not two.
+            self.conn = self.conn.execution_options(isolation_level="AUTOCOMMIT")
         self._heard = False  # PostgreSQL: a notification that the list changed arrived
         if engine.dialect.name == "postgresql":
             raw = self.conn.connection.driver_connection
@@ -370,6 +381,9 @@ class Ledger:
 
     def record(self, verdicts: list[Verdict], bounced: list[tuple[int, str]]) -> None:
         """Write a group of rows' fates and the bounced addresses, and commit them together."""
+        if self.leases:
+            self._record_postgresql(verdicts, bounced)
+            return
         if self.sqlite and not bounced:
             # The driver itself, in its own transaction: SQLAlchemy's work per statement cost more
             # than SQLite's. ``conn`` holds no open transaction here (every read is committed at once).
@@ -387,6 +401,21 @@ class Ledger:
                 .values(status=SubscriberStatus.BOUNCED, cause=cause[:500], changed_at=now())
             )
         self.conn.commit()
+
+    def _record_postgresql(self, verdicts: list[Verdict], bounced: list[tuple[int, str]]) -> None:
+        # psycopg directly, the group as one UPDATE ... FROM (VALUES ...): measured 1.2 ms per group
+        # through SQLAlchemy's executemany and a COMMIT (two round trips and its own work) before.
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        sql = _RECORD_POSTGRESQL.format(rows=", ".join([_VALUES_ROW] * len(verdicts)))
+        params = [value for verdict in verdicts for value in verdict]
+        if not bounced:
+            raw.execute(sql, params)
+            return
+        with raw.transaction():
+            raw.execute(sql, params)
+            for subscriber_id, cause in bounced:
+                raw.execute(_BOUNCE_POSTGRESQL, (cause[:500], now(), subscriber_id))
 
     def count_errors(self, failures: int, *, reset: bool) -> int:
         """Add ``failures`` to the issue's errors in a row, shared by its senders (after a success,
