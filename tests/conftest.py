@@ -265,3 +265,16 @@ def use_smtp(config: Path, server_host: str, port: int) -> None:
         'security = "none"\nretry_base_seconds = 0.05',
     )
     config.write_text(text)
+
+
+def at_once(target: Callable[..., object], *args: object, processes: int = 4) -> list[int | None]:
+    """Run ``target(*args)`` in that many forked processes started together; their exit codes."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    started = [context.Process(target=target, args=args) for _ in range(processes)]
+    for p in started:
+        p.start()
+    for p in started:
+        p.join(60)
+    return [p.exitcode for p in started]

@@ -13,12 +13,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import free_port, run_cli
+import test_deliver
+from conftest import run_cli
 from test_deliver import AS_OF, Peer, project
 from test_deliver_kill import wait_for
 
@@ -28,18 +27,7 @@ from newsletter.models import IssueState
 
 # Several senders share a PostgreSQL database; on SQLite one sender at a time holds the send lock.
 pytestmark = pytest.mark.postgresql_only
-
-
-@pytest.fixture
-def peer() -> Iterator[tuple[Peer, int]]:
-    handler = Peer()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
+peer = test_deliver.peer  # the SMTP server of the delivery tests, as a fixture here too
 
 
 def machines(example: Path, count: int) -> list[Path]:

@@ -3,8 +3,9 @@ daemon and a cron job do on their first run: on SQLite a new file, on PostgreSQL
 
 from __future__ import annotations
 
-import multiprocessing
 from pathlib import Path
+
+from conftest import at_once
 
 from newsletter.store import open_engine
 
@@ -14,15 +15,8 @@ def _open(url: str) -> None:
 
 
 def test_processes_opening_a_new_database_at_once_all_succeed(new_database) -> None:
-    context = multiprocessing.get_context("fork")
     for n in range(8):
-        url = new_database(f"new{n}")
-        processes = [context.Process(target=_open, args=(url,)) for _ in range(4)]
-        for p in processes:
-            p.start()
-        for p in processes:
-            p.join(60)
-        assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+        assert at_once(_open, new_database(f"new{n}")) == [0, 0, 0, 0]
 
 
 def _sync(url: str, csv_path: str) -> None:
@@ -34,13 +28,7 @@ def _sync(url: str, csv_path: str) -> None:
 def test_processes_syncing_a_new_list_at_once_all_succeed(tmp_path: Path, new_database) -> None:
     csv_path = tmp_path / "list.csv"
     csv_path.write_text("email,name\n" + "".join(f"r{n}@example.org,R {n}\n" for n in range(300)))
-    context = multiprocessing.get_context("fork")
     for n in range(4):
         url = new_database(f"list{n}")
         open_engine(url).dispose()
-        processes = [context.Process(target=_sync, args=(url, str(csv_path))) for _ in range(3)]
-        for p in processes:
-            p.start()
-        for p in processes:
-            p.join(60)
-        assert [p.exitcode for p in processes] == [0, 0, 0]
+        assert at_once(_sync, url, str(csv_path), processes=3) == [0, 0, 0]

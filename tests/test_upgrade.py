@@ -4,12 +4,11 @@ left mailed, and processes opening it at the same moment upgrade it once."""
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
 from pathlib import Path
 
 import psycopg
-from conftest import run_cli
+from conftest import at_once, run_cli
 from sqlalchemy import func, select
 
 from newsletter import store
@@ -115,13 +114,7 @@ def test_processes_opening_a_release_0_1_database_at_once_upgrade_it_once(
     example: Path, database: str | None
 ) -> None:
     url = load_settings(release_project(example, database)).database_url
-    context = multiprocessing.get_context("fork")
-    processes = [context.Process(target=_open, args=(url,)) for _ in range(4)]
-    for p in processes:
-        p.start()
-    for p in processes:
-        p.join(60)
-    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    assert at_once(_open, url) == [0, 0, 0, 0]
     engine = store.open_engine(url)
     with engine.connect() as conn:
         assert revision(conn) == HEAD

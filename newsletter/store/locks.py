@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -53,29 +52,22 @@ def one_at_a_time(engine: Engine, name: str) -> Iterator[None]:
     if engine.dialect.name != "postgresql":
         yield
         return
-    with engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": lock_key(name)})
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(name)})
-            conn.commit()
+    with _advisory_lock(engine, name, wait=True):
+        yield
 
 
 @contextmanager
-def _advisory_lock(engine: Engine, name: str) -> Iterator[None]:
-    holder = f"{socket.gethostname()} pid {os.getpid()}"
+def _advisory_lock(engine: Engine, name: str, *, wait: bool = False) -> Iterator[None]:
+    """A session-level advisory lock, held on a connection of its own for as long as the block runs."""
     with engine.connect() as conn:
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(name)}).scalar()
+        take = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        got = conn.execute(text(f"SELECT {take}(:key)"), {"key": lock_key(name)}).scalar()
         conn.commit()
-        if not got:
+        if not wait and not got:
             raise SendBusy(
                 "another send is running (a process holds the database's send lock)",
                 hint="wait for it to finish; this send would resume the same issue",
             )
-        conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": f"newsletter {holder}"})
-        conn.commit()
         try:
             yield
         finally:
