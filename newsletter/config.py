@@ -101,7 +101,12 @@ class IssueSection(_Section):
 
 class SubscribersSection(_Section):
     csv: str = ""
-    sync: bool = True
+    # true: the CSV is the whole list; a row deleted from it stops mail, and `subscribers import`,
+    # `add` and the signup form refuse. false (the default): every way in adds to one list.
+    mirror: bool = False
+    # The first release's name for mirroring, on by default there: read, never acted on (see
+    # ``Settings.notes``), so a config copied from it no longer drops imported subscribers.
+    sync: bool | None = Field(default=None, deprecated="use mirror (see Settings.notes)")
 
 
 class DeliverySection(_Section):
@@ -178,6 +183,15 @@ class Settings(_Section):
     @property
     def smtp_password(self) -> str:
         return os.environ.get(self.delivery.password_env, "")
+
+    def notes(self) -> list[str]:
+        """What the config says that no longer does what it did (shown by the commands that act on it)."""
+        if "sync" in self.subscribers.model_fields_set:
+            return [
+                "[subscribers] sync is no longer used: the CSV adds to the list and removes nobody; "
+                "set mirror = true for a list that is exactly the CSV, and delete the sync line"
+            ]
+        return []
 
     def secret_warning(self) -> str | None:
         """A warning when links are signed with the built-in default secret, which anyone can work out."""

@@ -34,6 +34,7 @@ class SubscriberStatus(StrEnum):
     """Only active subscribers get mail; unsubscribed and bounced are the suppression list."""
 
     ACTIVE = "active"
+    PENDING = "pending"  # signed up through the form, not confirmed yet
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     REMOVED = "removed"  # absent from the CSV the list mirrors

@@ -54,8 +54,8 @@ def sync_subscribers(settings: Settings, engine: Engine) -> list[str]:
     if not settings.subscribers.csv:
         return []
     report = read_csv(settings.path(settings.subscribers.csv))
-    counts = sync(engine, report, remove_missing=settings.subscribers.sync)
-    notes = [p + " (row skipped)" for p in report.problems] + report.notes
+    counts = sync(engine, report, remove_missing=settings.subscribers.mirror, source="csv")
+    notes = [p + " (row skipped)" for p in report.problems] + report.notes + settings.notes()
     if counts["suppressed"]:
         notes.append(
             f"{counts['suppressed']} address(es) in the CSV unsubscribed or bounced earlier; not re-added"

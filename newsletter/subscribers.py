@@ -26,6 +26,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine
 
 from newsletter import store
+from newsletter.config import Settings
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber, SubscriberStatus
 
@@ -269,7 +270,9 @@ def _field_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def sync(engine: Engine, report: CsvReport, *, remove_missing: bool) -> dict[str, int]:
+def sync(
+    engine: Engine, report: CsvReport, *, remove_missing: bool, source: str = "import"
+) -> dict[str, int]:
     """Bring the list in line with a CSV: add new rows, update names; never re-activate a suppressed address.
 
     With ``remove_missing``, active subscribers absent from the CSV stop receiving mail (status
@@ -277,7 +280,9 @@ def sync(engine: Engine, report: CsvReport, *, remove_missing: bool) -> dict[str
     """
     wanted = {s.email: s for s in report.subscribers}
     try:
-        return store.subscribers.sync(engine, wanted, report.suppressed, remove_missing=remove_missing)
+        return store.subscribers.sync(
+            engine, wanted, report.suppressed, remove_missing=remove_missing, source=source
+        )
     except store.subscribers.WouldRemoveEveryone as exc:
         # An emptied or cut-short file would otherwise stop mail to everyone, silently.
         first = (report.problems or ["the CSV has no good rows"])[0]
@@ -288,6 +293,17 @@ def sync(engine: Engine, report: CsvReport, *, remove_missing: bool) -> dict[str
                 "to keep the list with `newsletter subscribers` commands only"
             ),
         ) from None
+
+
+def refuse_when_mirrored(settings: Settings, way: str) -> None:
+    """With [subscribers] mirror on, the CSV is the whole list: an address added another way would
+    stop receiving mail at the next send, so it is refused now rather than dropped then."""
+    if settings.subscribers.mirror and settings.subscribers.csv:
+        raise SubscriberError(
+            f"{way} refused: the list mirrors {settings.path(settings.subscribers.csv)} "
+            "([subscribers] mirror = true), so an address added another way would be dropped at the next send",
+            hint="add the address to that file instead, or set [subscribers] mirror = false",
+        )
 
 
 # --- unsubscribe tokens -------------------------------------------------------------------
@@ -349,6 +365,11 @@ def add_subscriber(engine: Engine, email: str, name: str = "", *, resubscribe: b
     except ValueError as exc:
         raise SubscriberError(f"{email!r}: {exc}", hint="give one address, e.g. ada@example.org") from None
     what, row = store.subscribers.add(engine, email, name, "added by the operator", resubscribe=resubscribe)
+    if what == "forgotten":
+        raise SubscriberError(
+            f"{email} was erased at their request (`subscribers forget`); not added",
+            hint="only if they ask to subscribe again, through the signup form",
+        )
     if what == "suppressed" and row is not None:
         raise SubscriberError(
             f"{email} is {row.status} ({row.cause}); not re-added",

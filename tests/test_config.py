@@ -18,6 +18,8 @@ def test_example_config_documents_every_key_and_loads() -> None:
     for section in ("newsletter", "sender", "theme", "issue", "subscribers", "delivery", "schedule", "web"):
         model = getattr(settings, section)
         for name, info in type(model).model_fields.items():
+            if info.deprecated:  # read for old configs, no longer documented
+                continue
             assert f"\n{info.alias or name} = " in text, f"[{section}] {name} is not documented"
 
 

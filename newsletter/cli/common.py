@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 
 from newsletter import store
@@ -41,4 +42,5 @@ def moment(settings: Settings, as_of: datetime | None) -> datetime:
 
 def warn(lines: list[str]) -> None:
     for line in lines:
-        err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
+        # The text is data (it may name a [section] of the config): never read as markup.
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -10,9 +11,15 @@ from rich.table import Table
 
 from newsletter import store
 from newsletter.cli.common import console, err_console, open_store, settings_from, warn
-from newsletter.config import Settings
 from newsletter.models import SubscriberStatus
-from newsletter.subscribers import add_subscriber, export_csv, read_csv, remove_subscriber, sync
+from newsletter.subscribers import (
+    add_subscriber,
+    export_csv,
+    read_csv,
+    refuse_when_mirrored,
+    remove_subscriber,
+    sync,
+)
 
 
 @click.group()
@@ -27,22 +34,11 @@ def subscribers() -> None:
 def import_command(ctx: click.Context, file: Path, remove_missing: bool) -> None:
     """Add the subscribers in FILE (ours, Mailchimp's or listmonk's CSV); unsubscribed stay unsubscribed."""
     settings = settings_from(ctx)
+    refuse_when_mirrored(settings, f"importing {file}")
     report = read_csv(file)
     warn(report.problems + report.notes)
     counts = sync(open_store(settings), report, remove_missing=remove_missing)
     console.print(", ".join(f"{n} {what}" for what, n in counts.items()))
-    _warn_if_synced(settings)
-
-
-def _warn_if_synced(settings: Settings) -> None:
-    if settings.subscribers.csv and settings.subscribers.sync:
-        warn(
-            [
-                f"the list is synced from {settings.path(settings.subscribers.csv)} at every send: "
-                "addresses not in that file stop receiving mail, so add them to it as well "
-                "(or set [subscribers] sync = false)"
-            ]
-        )
 
 
 @subscribers.command()
@@ -106,9 +102,9 @@ def list_command(ctx: click.Context, status: str | None) -> None:
 def add(ctx: click.Context, email: str, name: str, resubscribe: bool) -> None:
     """Add EMAIL to the list."""
     settings = settings_from(ctx)
+    refuse_when_mirrored(settings, f"adding {email}")
     what = add_subscriber(open_store(settings), email, name, resubscribe=resubscribe)
     console.print(f"{what} {email}")
-    _warn_if_synced(settings)
 
 
 @subscribers.command()
@@ -121,6 +117,61 @@ def remove(ctx: click.Context, email: str) -> None:
         console.print(f"{email} was not on the list; it is now on the suppression list, so no import adds it")
     else:
         console.print(f"{what} {email}")
+
+
+@subscribers.command()
+@click.argument("email")
+@click.pass_context
+def show(ctx: click.Context, email: str) -> None:
+    """Everything stored about EMAIL: the list's row, how and when they came in, every delivery."""
+    engine = open_store(settings_from(ctx))
+    row = store.subscribers.get(engine, email)
+    if row is None:
+        erased = store.subscribers.is_forgotten(engine, email)
+        console.print(
+            f"{email}: "
+            + ("erased on request; only a keyed hash keeps it off the list" if erased else "not on the list")
+        )
+        return
+    lines = [
+        ("email", row.email),
+        ("name", row.name or "-"),
+        ("fields", ", ".join(f"{k}={v}" for k, v in sorted(row.fields.items())) or "-"),
+        ("status", f"{row.status} since {_when(row.changed_at)} ({row.cause})"),
+        ("came in by", row.source),
+        ("asked", _when(row.asked_at)),
+        ("confirmed", _when(row.confirmed_at)),
+    ]
+    for label, value in lines:
+        console.print(f"{label + ':':<12}{value}", markup=False, soft_wrap=True)
+    for d in store.subscribers.deliveries_of(engine, email):
+        reply = f" {d['code']} {d['reply']}" if d["code"] or d["reply"] else ""
+        console.print(
+            f"issue {d['period_key']}: {d['state']} after {d['attempts']} attempt(s){reply}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M %Z}" if moment else "-"
+
+
+@subscribers.command()
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def forget(ctx: click.Context, email: str, yes: bool) -> None:
+    """Erase EMAIL's data (name, fields, deliveries); keep a keyed hash so it is never added again."""
+    engine = open_store(settings_from(ctx))
+    if not yes:
+        click.confirm(f"erase everything stored about {email}?", abort=True)
+    erased = store.subscribers.forget(engine, email)
+    console.print(
+        f"erased {email}; a keyed hash keeps it off the list"
+        if erased
+        else f"nothing was stored about {email}; a keyed hash now keeps it off the list"
+    )
 
 
 COMMANDS = [subscribers]

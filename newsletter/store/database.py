@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter.errors import StoreError
 
-HEAD = "0002"  # the newest migration; a test checks it against migrations/versions/
+HEAD = "0003"  # the newest migration; a test checks it against migrations/versions/
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -3,7 +3,9 @@
     issues       one row per period key; the editor's draft (JSON), its state, a shared pause
     seen_items   story keys already sent, so a story never appears in two issues
     first_seen   when an undated story was first seen, so it is new once
-    subscribers  the list, with a status and the time and cause of its last change
+    subscribers  the list, with a status, the time and cause of its last change, its source and consent
+    forgotten    keyed hashes of erased addresses; signup_requests  what the signup limits count
+    meta         the database's identity and the key of those hashes
     deliveries   the ledger: one row per (issue, subscriber), leased to one sender at a time
     senders      the processes delivering an issue now, with a heartbeat (rate shares, status)
     feed_state   per source: ETag / Last-Modified, the last good body, consecutive failures
@@ -73,6 +75,36 @@ subscribers = Table(
     Column("status", String(16), nullable=False, default="active"),  # models.SubscriberStatus
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Column("cause", Text, nullable=False, default=""),
+    Column("source", String(16), nullable=False, server_default="csv"),  # csv|import|add|form|link
+    Column("asked_at", DateTime(timezone=True)),  # signup form: when they asked
+    Column("confirmed_at", DateTime(timezone=True)),  # signup form: when they confirmed
+)
+
+# Addresses erased on request (`subscribers forget`): only a keyed hash, so they are never added again.
+forgotten = Table(
+    "forgotten",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("forgotten_at", DateTime(timezone=True), nullable=False),
+)
+
+# Signup requests, by keyed hashes of the address and the client: what the limits count.
+signup_requests = Table(
+    "signup_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(64), nullable=False, index=True),
+    Column("client", String(64), nullable=False, index=True),
+    Column("at", Float, nullable=False),
+    Column("mailed", Boolean, nullable=False),
+)
+
+# Facts about the database itself: its identity, the key of the hashes above.
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 deliveries = Table(

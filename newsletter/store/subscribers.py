@@ -7,19 +7,22 @@ on the status read, so an unsubscribe landing during a sync is never overwritten
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.errors import StoreError
 from newsletter.models import SUPPRESSED, Subscriber, SubscriberStatus
-from newsletter.store.database import aware, now
-from newsletter.store.schema import subscribers
+from newsletter.store.database import aware, insert_ignoring_duplicates, now
+from newsletter.store.schema import deliveries, forgotten, issues, meta, subscribers
 
 ACTIVE = SubscriberStatus.ACTIVE
 
@@ -33,6 +36,9 @@ class SubscriberRow:
     status: SubscriberStatus
     changed_at: datetime
     cause: str
+    source: str = "csv"  # how they came in: csv, import, add, form, or unsubscribe (first seen leaving)
+    asked_at: datetime | None = None  # the signup form: when they asked
+    confirmed_at: datetime | None = None  # and when they confirmed
 
 
 class WouldRemoveEveryone(StoreError):
@@ -52,6 +58,9 @@ def _row(row: Any) -> SubscriberRow:
         status=SubscriberStatus(row.status),
         changed_at=aware(row.changed_at),  # type: ignore[arg-type]
         cause=row.cause,
+        source=row.source,
+        asked_at=aware(row.asked_at),
+        confirmed_at=aware(row.confirmed_at),
     )
 
 
@@ -94,7 +103,7 @@ def set_status(engine: Engine, email: str, status: SubscriberStatus | str, cause
     return result.rowcount == 1
 
 
-def _new(email: str, name: str, fields: str, status: str, cause: str) -> dict[str, Any]:
+def _new(email: str, name: str, fields: str, status: str, cause: str, source: str) -> dict[str, Any]:
     return {
         "email": email,
         "name": name,
@@ -102,6 +111,7 @@ def _new(email: str, name: str, fields: str, status: str, cause: str) -> dict[st
         "status": status,
         "changed_at": now(),
         "cause": cause,
+        "source": source,
     }
 
 
@@ -123,7 +133,11 @@ def unsubscribe(engine: Engine, email: str, cause: str) -> bool:
                 return True
             if conn.execute(select(s.c.id).where(s.c.email == email)).first() is not None:
                 return False
-            conn.execute(insert(s).values(_new(email, "", "{}", SubscriberStatus.UNSUBSCRIBED, cause)))
+            if _is_forgotten(conn, email):
+                return False  # erased at their request: the hash already keeps them out
+            conn.execute(
+                insert(s).values(_new(email, "", "{}", SubscriberStatus.UNSUBSCRIBED, cause, "unsubscribe"))
+            )
             return True
     except IntegrityError:  # another request added the same address at the same instant
         return False
@@ -146,13 +160,16 @@ def add(
 ) -> tuple[str, SubscriberRow | None]:
     """Add or update one address; a suppressed one comes back only with ``resubscribe``.
 
-    Returns what happened (added, updated, reactivated, or suppressed when refused) and the row as it was.
+    Returns what happened (added, updated, reactivated; suppressed or forgotten when refused) and
+    the row as it was.
     """
     row = get(engine, email)
     s = subscribers
     with engine.begin() as conn:
         if row is None:
-            conn.execute(insert(s).values(_new(email, name, "{}", ACTIVE, cause)))
+            if _is_forgotten(conn, email):
+                return "forgotten", None
+            conn.execute(insert(s).values(_new(email, name, "{}", ACTIVE, cause, "add")))
             return "added", None
         if row.status in SUPPRESSED and not resubscribe:
             return "suppressed", row
@@ -166,7 +183,12 @@ def add(
 
 
 def sync(
-    engine: Engine, wanted: Mapping[str, Subscriber], left: Mapping[str, str], *, remove_missing: bool
+    engine: Engine,
+    wanted: Mapping[str, Subscriber],
+    left: Mapping[str, str],
+    *,
+    remove_missing: bool,
+    source: str = "csv",
 ) -> dict[str, int]:
     """Bring the list in line with a CSV (``wanted``; ``left``: addresses it marks unsubscribed or bounced).
 
@@ -178,7 +200,7 @@ def sync(
     for attempt in range(3):
         try:
             with engine.begin() as conn:
-                return _sync(conn, wanted, left, remove_missing=remove_missing)
+                return _sync(conn, wanted, left, remove_missing=remove_missing, source=source)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -186,11 +208,23 @@ def sync(
 
 
 def _sync(
-    conn: Connection, wanted: Mapping[str, Subscriber], left: Mapping[str, str], *, remove_missing: bool
+    conn: Connection,
+    wanted: Mapping[str, Subscriber],
+    left: Mapping[str, str],
+    *,
+    remove_missing: bool,
+    source: str,
 ) -> dict[str, int]:
     counts = {"added": 0, "updated": 0, "suppressed": 0, "removed": 0, "reactivated": 0}
     s = subscribers
     existing = {row.email: row for row in conn.execute(select(s))}
+    erased = _forgotten_hashes(conn)
+    if erased:  # addresses erased on request stay out, whatever a file says
+        key = _hash_key(conn)
+        kept_out = {e for e in [*wanted, *left] if e not in existing and keyed_hash(key, e) in erased}
+        wanted = {e: sub for e, sub in wanted.items() if e not in kept_out}
+        left = {e: status for e, status in left.items() if e not in kept_out}
+        counts["suppressed"] += len(kept_out)
     active = sum(1 for row in existing.values() if row.status == ACTIVE)
     if remove_missing and not wanted and active:
         raise WouldRemoveEveryone(active)
@@ -198,7 +232,7 @@ def _sync(
         row = existing.get(email)
         fields = json.dumps(sub.fields, ensure_ascii=False, sort_keys=True)
         if row is None:
-            conn.execute(insert(s).values(_new(email, sub.name, fields, ACTIVE, "import")))
+            conn.execute(insert(s).values(_new(email, sub.name, fields, ACTIVE, "import", source)))
             counts["added"] += 1
         elif row.status in SUPPRESSED:
             counts["suppressed"] += 1
@@ -214,7 +248,7 @@ def _sync(
         elif row.name != sub.name or row.fields != fields:
             conn.execute(update(s).where(s.c.id == row.id).values(name=sub.name, fields=fields))
             counts["updated"] += 1
-    counts["suppressed"] += _record_left(conn, existing, left)
+    counts["suppressed"] += _record_left(conn, existing, left, source)
     if remove_missing:
         gone = [
             row.id
@@ -231,14 +265,14 @@ def _sync(
     return counts
 
 
-def _record_left(conn: Connection, existing: dict[str, Any], left: Mapping[str, str]) -> int:
+def _record_left(conn: Connection, existing: dict[str, Any], left: Mapping[str, str], source: str) -> int:
     """Addresses the CSV marks as gone join the suppression list (new ones too, so nobody adds them later)."""
     s = subscribers
     for email, status in left.items():
         cause = f"marked {status} in the imported CSV"
         row = existing.get(email)
         if row is None:
-            conn.execute(insert(s).values(_new(email, "", "{}", status, cause)))
+            conn.execute(insert(s).values(_new(email, "", "{}", status, cause, source)))
         elif row.status not in SUPPRESSED:
             conn.execute(
                 update(s)
@@ -246,3 +280,66 @@ def _record_left(conn: Connection, existing: dict[str, Any], left: Mapping[str, 
                 .values(status=status, changed_at=now(), cause=cause)
             )
     return len(left)
+
+
+# --- one person's data: show it, or forget it ----------------------------------------------
+
+
+def keyed_hash(key: str, email: str) -> str:
+    return hmac.new(key.encode(), email.lower().encode(), hashlib.sha256).hexdigest()
+
+
+def _hash_key(conn: Connection) -> str:
+    """The database's own key for address hashes, made once (a changed signing secret must not
+    let a forgotten address back in)."""
+    found = conn.execute(select(meta.c.value).where(meta.c.key == "hash_key")).scalar()
+    if found:
+        return str(found)
+    conn.execute(insert_ignoring_duplicates(conn, meta).values(key="hash_key", value=secrets.token_hex(32)))
+    return str(conn.execute(select(meta.c.value).where(meta.c.key == "hash_key")).scalar_one())
+
+
+def _forgotten_hashes(conn: Connection) -> set[str]:
+    return set(conn.execute(select(forgotten.c.hash)).scalars())
+
+
+def _is_forgotten(conn: Connection, email: str) -> bool:
+    if not conn.execute(select(func.count()).select_from(forgotten)).scalar():
+        return False
+    digest = keyed_hash(_hash_key(conn), email)
+    return conn.execute(select(forgotten.c.hash).where(forgotten.c.hash == digest)).first() is not None
+
+
+def is_forgotten(engine: Engine, email: str) -> bool:
+    """Whether this address was erased on request (`subscribers forget`): it must not be added again."""
+    with engine.begin() as conn:
+        return _is_forgotten(conn, email)
+
+
+def forget(engine: Engine, email: str) -> bool:
+    """Erase everything stored about an address (its row, name, fields, ledger rows) and keep only a
+    keyed hash, so that no way in adds it again. False when nothing was stored."""
+    email = email.lower()
+    with engine.begin() as conn:
+        row = conn.execute(select(subscribers.c.id).where(subscribers.c.email == email)).first()
+        if row is not None:
+            conn.execute(delete(deliveries).where(deliveries.c.subscriber_id == row.id))
+            conn.execute(delete(subscribers).where(subscribers.c.id == row.id))
+        digest = keyed_hash(_hash_key(conn), email)
+        if conn.execute(select(forgotten.c.hash).where(forgotten.c.hash == digest)).first() is None:
+            conn.execute(insert(forgotten).values(hash=digest, forgotten_at=now()))
+    return row is not None
+
+
+def deliveries_of(engine: Engine, email: str) -> list[dict[str, Any]]:
+    """Every ledger row of one address, oldest issue first: what `subscribers show` prints."""
+    d, s, i = deliveries, subscribers, issues
+    query = (
+        select(i.c.period_key, d.c.state, d.c.attempts, d.c.code, d.c.reply, d.c.updated_at)
+        .join(s, s.c.id == d.c.subscriber_id)
+        .join(i, i.c.id == d.c.issue_id)
+        .where(s.c.email == email.lower())
+        .order_by(i.c.period_key)
+    )
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
