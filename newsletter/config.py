@@ -107,6 +107,11 @@ class SubscribersSection(_Section):
     # The first release's name for mirroring, on by default there: read, never acted on (see
     # ``Settings.notes``), so a config copied from it no longer drops imported subscribers.
     sync: bool | None = Field(default=None, deprecated="use mirror (see Settings.notes)")
+    # Signups through `serve`'s /subscribe: true, an address gets mail only after following the link
+    # emailed to it; false, it is active at once (a suppressed or forgotten one still confirms first).
+    double_opt_in: bool = True
+    welcome: str = ""  # a plain-text Jinja template emailed once a signup is confirmed; empty: none
+    welcome_subject: str = "Welcome to {name}"
 
 
 class DeliverySection(_Section):
@@ -138,12 +143,15 @@ class ScheduleSection(_Section):
     when: str = "fri 09:00"
     grace_hours: Annotated[float, Field(gt=0)] = 12.0
     retry_minutes: Annotated[float, Field(gt=0)] = 15.0
+    keep_backups: Annotated[int, Field(ge=0)] = 3  # SQLite: copies kept in backups/ after each sent issue
 
 
 class WebSection(_Section):
     base_url: str = "http://127.0.0.1:8025"
     secret_env: str = "NEWSLETTER_SECRET"
     unsubscribe_mailto: str = ""
+    signups_per_client_per_hour: Annotated[int, Field(ge=0)] = 10  # by IP address; 0: no limit
+    signup_min_seconds: Annotated[float, Field(ge=0)] = 2.0  # a form sent sooner after it was shown: a bot
 
 
 class Settings(_Section):
@@ -163,6 +171,11 @@ class Settings(_Section):
         """A path from the config, resolved against the config file's folder."""
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.root / p
+
+    @property
+    def history_path(self) -> Path:
+        """Where this configuration remembers what it sent, outside the database (store/history.py)."""
+        return self.root / ".newsletter-history"
 
     @property
     def zone(self) -> ZoneInfo:

@@ -153,6 +153,7 @@ def send(
         with store.locks.one_at_a_time(engine, f"prepare {key}"):
             keys = [story_key(i.link) for i in issue.items]
             store.issues.mark_sending(engine, row.id, rendered.subject, rendered.html, rendered.text, keys)
+            store.history.remember(settings.history_path, engine, key)
             store.ledger.enqueue(engine, row.id)
             store.issues.resume(engine, row.id)
         if on_total is not None:

@@ -50,6 +50,7 @@ from newsletter.collect import period_for
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.models import DeliveryState, IssueState, RunOutcome
+from newsletter.store import backup
 from newsletter.transports import transport_for
 
 log = logging.getLogger(__name__)
@@ -417,6 +418,8 @@ class Daemon:
         if state == RunOutcome.NOTHING_NEW:
             text = f"skipped: {text}"
         store.runs.finish(self.engine, run_id, state, text, key)
+        if state == RunOutcome.SENT:
+            self._keep_a_backup()
         if state == RunOutcome.PAUSED:
             self._alert_and_retry(key, attempt, text, None)
             return
@@ -427,6 +430,19 @@ class Daemon:
             when = datetime.fromtimestamp(upcoming, self.settings.zone) if upcoming else None
             now = datetime.now(self.settings.zone)
             self._add_followup(key, attempt, "deferred", max(when or now, now + timedelta(seconds=1)))
+
+    def _keep_a_backup(self) -> None:
+        """After an issue went out, a copy of the database (SQLite), the last few kept."""
+        keep = self.settings.schedule.keep_backups
+        if not keep or self.engine.dialect.name != "sqlite":
+            return
+        try:
+            path = backup.backup(self.engine)
+        except NewsletterError as exc:
+            log.error("no backup after the send: %s", exc.message)
+            return
+        backup.prune(self.engine, keep)
+        log.info("database backed up to %s", path)
 
     def _failed(self, run_id: int, key: str, attempt: int, message: str, hint: str | None) -> None:
         store.runs.finish(self.engine, run_id, RunOutcome.FAILED, message, key)

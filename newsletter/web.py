@@ -8,6 +8,11 @@
     GET  /unsubscribe           how to unsubscribe (the archive's non-personal unsubscribe link)
     GET  /, /archive            the sent issues, newest first
     GET  /archive/{period_key}  an issue's HTML as sent, with every personal value left blank
+    GET  /subscribe             the signup form (email, optional name, a hidden honeypot, a signed time)
+    POST /subscribe             a signup: the same page and status for every address (signup.py)
+    GET  /confirm/{token}       a page whose script confirms by a POST on load (a button without
+                                scripts): a mail scanner's GET confirms nothing
+    POST /confirm/{token}       confirms the signup: the address gets the next issue
     GET  /healthz               "ok", for the proxy in front
 
 A forged, altered or truncated token gets 400 and changes nothing. Database writes run in a
@@ -17,7 +22,11 @@ pages are relative, so the app works behind a proxy at any path.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
+import logging
+import time
 from collections.abc import Callable
 from email.utils import parseaddr
 from typing import Any
@@ -25,9 +34,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import jinja2
+from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -37,10 +48,14 @@ from starlette.routing import Route
 from newsletter import store
 from newsletter.compose import list_id
 from newsletter.config import Settings
+from newsletter.errors import StoreError
 from newsletter.models import IssueState, SubscriberStatus
 from newsletter.render.templates import default_templates
 from newsletter.render.tokens import TOKEN
+from newsletter.signup import HONEYPOT, Answer, Form, Reply, Signups, read_confirmation
 from newsletter.subscribers import resubscribe_token, verify_resubscribe_token, verify_unsubscribe_token
+
+log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 16_384  # a one-click body is 26 bytes; the page's form, a few more
 ONE_CLICK_CAUSE = "one-click unsubscribe"
@@ -57,6 +72,27 @@ PAGE_HEADERS = {
     "X-Robots-Tag": "noindex",
     "Cache-Control": "no-store",
 }
+# The confirmation page confirms by a POST its script makes on load; that script alone may run.
+CONFIRM_SCRIPT = 'document.getElementById("confirm").submit();'
+CONFIRM_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": PAGE_HEADERS["Content-Security-Policy"].replace(
+        "default-src 'none';",
+        "default-src 'none'; script-src 'sha256-"
+        + base64.b64encode(hashlib.sha256(CONFIRM_SCRIPT.encode()).digest()).decode()
+        + "';",
+    ),
+}
+SIGNUP_STATUS = {
+    Answer.THANKS: 200,
+    Answer.AGAIN: 200,
+    Answer.INVALID: 400,
+    Answer.CLOSED: 403,
+    Answer.CONFIRMED: 200,
+    Answer.BAD_LINK: 400,
+}
+PRUNE_SECONDS = 600.0  # how often old signup requests are deleted
+
 # An archived issue: the email's own images and styles, but no scripts and no plugins.
 ARCHIVE_HEADERS = {
     "Content-Security-Policy": "script-src 'none'; object-src 'none'; base-uri 'none'",
@@ -95,6 +131,34 @@ PAGE_TEXT: dict[str, dict[str, str]] = {
         "not_found": "Not found",
         "no_such_page": "There is no such page",
         "see_past": "See the past issues of {name}",
+        "subscribe": "Subscribe",
+        "subscribe_to": "Subscribe to {name}",
+        "subscribe_intro": "Get {name} by email. You can leave at any time with the link at the bottom of every issue.",
+        "your_email": "Your email address",
+        "your_name": "Your name",
+        "optional": "(optional)",
+        "leave_empty": "Leave this field empty",
+        "we_send_a_link": "We will email you a link to confirm: nothing is sent until you follow it.",
+        "not_an_address": "That is not an email address we can use:",
+        "one_more_step": "One more step: check your address and press Subscribe.",
+        "check_inbox": "Check your inbox",
+        "almost_done": "Almost done: check your inbox",
+        "thanks_opt_in": "If this address can subscribe, an email with a link to confirm is on its way to it. Follow the link within 7 days to receive {name}.",
+        "thank_you": "Thank you",
+        "thanks_at_once": "You will receive {name} from the next issue on. An address that left the list before gets an email with a link to confirm first.",
+        "not_there": "Nothing after a few minutes? Look in your spam folder, or sign up again tomorrow.",
+        "signups_closed": "Signups are closed",
+        "closed_why": "{name} does not take signups on this page.",
+        "write_to": "To subscribe, please write to",
+        "confirm": "Confirm",
+        "confirm_to": "Confirm your subscription to {name}",
+        "confirm_why_button": "Your browser confirms by itself; if it does not, press the button.",
+        "subscribed": "Subscribed",
+        "you_are_subscribed": "You are subscribed",
+        "from_next_issue": "You will receive {name} from the next issue on.",
+        "confirm_link_not_valid": "This link is not valid or has expired",
+        "confirm_link_why": "A confirmation link works for 7 days and must be used whole. Sign up again to get a new one.",
+        "sign_up_again": "Sign up again",
     },
     "fr": {
         "unsubscribe": "Se désabonner",
@@ -124,6 +188,34 @@ PAGE_TEXT: dict[str, dict[str, str]] = {
         "not_found": "Page introuvable",
         "no_such_page": "Cette page n’existe pas",
         "see_past": "Voir les numéros précédents de {name}",
+        "subscribe": "S’abonner",
+        "subscribe_to": "S’abonner à {name}",
+        "subscribe_intro": "Recevez {name} par courriel. Vous pourrez vous désabonner à tout moment avec le lien en bas de chaque numéro.",
+        "your_email": "Votre adresse électronique",
+        "your_name": "Votre nom",
+        "optional": "(facultatif)",
+        "leave_empty": "Laissez ce champ vide",
+        "we_send_a_link": "Nous vous enverrons un lien de confirmation : rien n’est envoyé avant que vous le suiviez.",
+        "not_an_address": "Cette adresse électronique n’est pas utilisable :",
+        "one_more_step": "Encore une étape : vérifiez votre adresse et appuyez sur « S’abonner ».",
+        "check_inbox": "Consultez votre boîte de réception",
+        "almost_done": "Presque terminé : consultez votre boîte de réception",
+        "thanks_opt_in": "Si cette adresse peut s’abonner, un courriel avec un lien de confirmation lui a été envoyé. Suivez ce lien dans les 7 jours pour recevoir {name}.",
+        "thank_you": "Merci",
+        "thanks_at_once": "Vous recevrez {name} dès le prochain numéro. Une adresse qui avait quitté la liste reçoit d’abord un courriel avec un lien de confirmation.",
+        "not_there": "Rien après quelques minutes ? Regardez dans vos courriers indésirables, ou réessayez demain.",
+        "signups_closed": "Les inscriptions sont fermées",
+        "closed_why": "{name} ne prend pas d’inscriptions sur cette page.",
+        "write_to": "Pour vous abonner, écrivez à",
+        "confirm": "Confirmer",
+        "confirm_to": "Confirmez votre abonnement à {name}",
+        "confirm_why_button": "Votre navigateur confirme de lui-même ; sinon, appuyez sur le bouton.",
+        "subscribed": "Abonnement",
+        "you_are_subscribed": "Vous êtes abonné(e)",
+        "from_next_issue": "Vous recevrez {name} dès le prochain numéro.",
+        "confirm_link_not_valid": "Ce lien n’est pas valide ou a expiré",
+        "confirm_link_why": "Un lien de confirmation est valable 7 jours et doit être utilisé en entier. Inscrivez-vous de nouveau pour en recevoir un autre.",
+        "sign_up_again": "S’inscrire de nouveau",
     },
 }
 
@@ -146,6 +238,8 @@ class WebApp:
         self.lang = language if language in PAGE_TEXT else "en"
         self.text = PAGE_TEXT[self.lang]
         self._writer: anyio.CapacityLimiter | None = None
+        self.signups = Signups(settings, engine, time.time)
+        self._pruned_at = 0.0
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(default_templates() / "web")),
             autoescape=True,
@@ -166,6 +260,9 @@ class WebApp:
             raise HTTPException(
                 503, f"the database is busy, please try again: {exc.__class__.__name__}"
             ) from exc
+        except StoreError as exc:  # the database file was deleted or replaced under us
+            log.error("%s", exc)
+            raise HTTPException(503, "the database is unavailable, please try again later") from exc
 
     def page(self, request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
         depth = request.url.path.count("/") - 1
@@ -228,6 +325,66 @@ class WebApp:
     async def unsubscribe_help(self, request: Request) -> Response:
         return self.page(request, "unsubscribe_help.html.j2")
 
+    # --- signups ---------------------------------------------------------------------------
+
+    async def signup_form(self, request: Request) -> Response:
+        if self.signups.closed:
+            return self.page(request, "signups_closed.html.j2")
+        return self.page(
+            request, "subscribe.html.j2", stamp=self.signups.stamp(), email="", problem="", again=False
+        )
+
+    async def signup(self, request: Request) -> Response:
+        fields = await _form_fields(request, ("email", "name", HONEYPOT, "stamp"))
+        form = Form(fields["email"], fields["name"], fields[HONEYPOT], fields["stamp"])
+        client = request.client.host if request.client else ""
+        reply = await self.write(self.signups.take, form, client)
+        if time.time() - self._pruned_at > PRUNE_SECONDS:
+            self._pruned_at = time.time()
+            await self.write(self.signups.prune)
+        return self.signup_answer(request, reply)
+
+    async def confirm_form(self, request: Request) -> Response:
+        if self.signups.closed:
+            return self.signup_answer(request, Reply(Answer.CLOSED))
+        token = request.path_params["token"]
+        if read_confirmation(self.secret, self.list_id, token, time.time()) is None:
+            return self.signup_answer(request, Reply(Answer.BAD_LINK))
+        response = self.page(request, "confirm.html.j2", script=Markup(CONFIRM_SCRIPT))
+        response.headers.update(CONFIRM_HEADERS)
+        return response
+
+    async def confirm(self, request: Request) -> Response:
+        reply = await self.write(self.signups.confirm, request.path_params["token"])
+        return self.signup_answer(request, reply)
+
+    def signup_answer(self, request: Request, reply: Reply) -> Response:
+        """The page for a reply; its follow-up (an email) runs after the answer is sent."""
+        status = SIGNUP_STATUS[reply.answer]
+        if reply.answer in (Answer.AGAIN, Answer.INVALID):
+            response = self.page(
+                request,
+                "subscribe.html.j2",
+                status,
+                stamp=self.signups.stamp(),
+                email=reply.email,
+                problem=reply.problem,
+                again=reply.answer == Answer.AGAIN,
+            )
+        else:
+            template = {
+                Answer.THANKS: "subscribe_thanks.html.j2",
+                Answer.CLOSED: "signups_closed.html.j2",
+                Answer.CONFIRMED: "confirmed.html.j2",
+                Answer.BAD_LINK: "confirm_invalid.html.j2",
+            }[reply.answer]
+            response = self.page(
+                request, template, status, double_opt_in=self.settings.subscribers.double_opt_in
+            )
+        if reply.follow_up is not None:
+            response.background = BackgroundTask(reply.follow_up)
+        return response
+
     # --- the archive ---------------------------------------------------------------------
 
     async def archive(self, request: Request) -> Response:
@@ -278,13 +435,33 @@ async def _form_field(request: Request, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+async def _form_fields(request: Request, names: tuple[str, ...]) -> dict[str, str]:
+    """Fields of a urlencoded or multipart body ("" for each one missing, or when the body is not a form)."""
+    found = dict.fromkeys(names, "")
+    content_type = request.headers.get("content-type", "")
+    length = request.headers.get("content-length", "")
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return found
+    if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        return found
+    try:
+        form = await request.form(max_files=0, max_fields=20)
+    except Exception:  # a malformed body: answered like an empty form
+        return found
+    for name in names:
+        value = form.get(name)
+        found[name] = value if isinstance(value, str) else ""
+    await form.close()
+    return found
+
+
 async def _healthz(_request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     """The Starlette app for one newsletter (opens its database unless ``engine`` is given)."""
-    web = WebApp(settings, engine or store.open_engine(settings.database_url))
+    web = WebApp(settings, engine or store.open_engine(settings.database_url, history=settings.history_path))
     routes = [
         Route("/", web.archive, methods=["GET"]),
         Route("/archive", web.archive, methods=["GET"]),
@@ -293,6 +470,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         Route("/unsubscribe/{token}", web.unsubscribe_form, methods=["GET"]),
         Route("/unsubscribe/{token}", web.unsubscribe, methods=["POST"]),
         Route("/resubscribe/{token}", web.resubscribe, methods=["POST"]),
+        Route("/subscribe", web.signup_form, methods=["GET"]),
+        Route("/subscribe", web.signup, methods=["POST"]),
+        Route("/confirm/{token}", web.confirm_form, methods=["GET"]),
+        Route("/confirm/{token}", web.confirm, methods=["POST"]),
         Route("/healthz", _healthz, methods=["GET"]),
     ]
     handlers: dict[Any, Callable[..., Any]] = {404: web.error_page, 503: web.error_page}

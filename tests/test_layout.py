@@ -24,6 +24,7 @@ ORDER = [
     "subscribers",
     "compose",
     "transports",
+    "signup",
     "deliver",
     "pipeline",
     "starter",

@@ -22,7 +22,7 @@ def settings_from(ctx: click.Context) -> Settings:
 
 
 def open_store(settings: Settings) -> Engine:
-    return store.open_engine(settings.database_url)
+    return store.open_engine(settings.database_url, history=settings.history_path)
 
 
 def as_of_option(func):  # type: ignore[no-untyped-def]

@@ -8,13 +8,25 @@
     feeds        what collection remembers between runs
     runs         what each send ended with, and the scheduler's job table
     locks        the send lock and what senders do in turn
+    history      what the configuration sent, kept beside it: a lost database is noticed
 
 SQLAlchemy Core, no ORM: the send loop runs thousands of small statements a second. Rows come back
 as frozen dataclasses or named tuples, states as the enums of ``newsletter.models``.
 """
 
-from newsletter.store import feeds, issues, ledger, locks, runs, subscribers
+from newsletter.store import feeds, history, issues, ledger, locks, runs, subscribers
 from newsletter.store.database import now, open_engine
 from newsletter.store.locks import SendBusy
 
-__all__ = ["SendBusy", "feeds", "issues", "ledger", "locks", "now", "open_engine", "runs", "subscribers"]
+__all__ = [
+    "SendBusy",
+    "feeds",
+    "history",
+    "issues",
+    "ledger",
+    "locks",
+    "now",
+    "open_engine",
+    "runs",
+    "subscribers",
+]

@@ -12,6 +12,7 @@ same moment upgrade it once.
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,12 +49,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def open_engine(url: str) -> Engine:
-    """Open the database at ``url``, creating or upgrading its schema when needed."""
+def open_engine(url: str, *, history: Path | None = None) -> Engine:
+    """Open the database at ``url``, creating or upgrading its schema when needed.
+
+    With ``history`` (the config's record of what it sent, see history.py), a new database is refused
+    when that record says issues went out from one: before anything is created.
+    """
     try:
         engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            _watch_the_file(engine)
+        if history is not None and is_new(engine):
+            from newsletter.store.history import refuse_if_lost
+
+            refuse_if_lost(history, url)
         migrate(engine)
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
@@ -68,6 +78,41 @@ def open_engine(url: str) -> Engine:
             hint="PostgreSQL URLs look like postgresql://user@host/dbname (psycopg 3 comes with newsletter)",
         ) from exc
     return engine
+
+
+def is_new(engine: Engine) -> bool:
+    """No schema yet: a SQLite file that does not exist (not created by asking), or no tables."""
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not Path(database).exists():
+            return True
+    with engine.connect() as conn:
+        return not inspect(conn).has_table("issues")
+
+
+def _watch_the_file(engine: Engine) -> None:
+    """Refuse to go on writing to a SQLite file that was deleted or replaced while open: its
+    writes would go to a file nobody will read again (a running `serve` answered unsubscribes so)."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return
+    opened: dict[str, tuple[int, int]] = {}
+
+    def check(_dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            found = os.stat(database)
+        except FileNotFoundError:
+            found = None
+        if found is None or opened.setdefault("file", (found.st_dev, found.st_ino)) != (
+            found.st_dev,
+            found.st_ino,
+        ):
+            raise StoreError(
+                f"the database file {database} was deleted or replaced while newsletter had it open",
+                hint="restore it from a backup, then restart this command (and `newsletter serve`)",
+            )
+
+    event.listen(engine, "checkout", check)
 
 
 def _shown(url: str) -> str:

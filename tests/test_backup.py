@@ -1,0 +1,103 @@
+"""Nothing lost with the database: a configuration that sent issues never starts over on an empty
+database by accident; `newsletter backup` copies the database while it is in use, and a copy
+restores; a running `serve` stops answering for a database file that was deleted."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from email import message_from_bytes
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from conftest import free_port, run_cli
+from test_web import SECRET, serving
+
+AS_OF = "2023-11-17"
+
+
+def cli(example: Path, *args: str):  # type: ignore[no-untyped-def]
+    return run_cli("--config", str(example), *args)
+
+
+def lose_the_database(example: Path, database: str | None) -> None:
+    """What `rm newsletter.db` does, or an empty PostgreSQL database in place of the old one."""
+    if database is None:
+        for path in example.parent.glob("newsletter.db*"):
+            path.unlink()
+        return
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def outbox(example: Path) -> list[Path]:
+    folder = example.parent / "outbox" / "new"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_a_lost_database_is_refused_not_replaced_by_an_empty_one(example: Path, database: str | None) -> None:
+    first = cli(example, "send", "--as-of", AS_OF)
+    assert first.returncode == 0, first.stderr
+    sent = len(outbox(example))
+    lose_the_database(example, database)
+    again = cli(example, "send", "--as-of", AS_OF)
+    assert again.returncode == 1
+    assert "issue 2023-W46 was sent from this configuration's database" in " ".join(again.stderr.split())
+    assert "restore the database from a backup" in again.stderr
+    assert len(outbox(example)) == sent  # nothing sent again
+    if database is None:
+        assert not (example.parent / "newsletter.db").exists()  # and nothing created
+    for command in (("status",), ("subscribers", "list"), ("collect", "--as-of", AS_OF)):
+        assert cli(example, *command).returncode == 1, command
+    # Starting over on purpose: the message says how.
+    (example.parent / ".newsletter-history").unlink()
+    assert cli(example, "send", "--as-of", AS_OF).returncode == 0
+
+
+@pytest.mark.sqlite_only
+def test_a_backup_taken_during_use_restores_the_list_and_the_ledger(example: Path, tmp_path: Path) -> None:
+    assert cli(example, "send", "--as-of", AS_OF).returncode == 0
+    with sqlite3.connect(example.parent / "newsletter.db") as held:  # a reader holding the file open
+        held.execute("SELECT count(*) FROM subscribers").fetchone()
+        made = cli(example, "backup")
+    assert made.returncode == 0, made.stderr
+    copy = Path(made.stdout.split("backed up to", 1)[1].strip())
+    assert copy.parent == example.parent / "backups" and copy.exists()
+    named = cli(example, "backup", str(tmp_path / "mine.db"))
+    assert named.returncode == 0 and (tmp_path / "mine.db").exists()
+    assert cli(example, "backup", str(tmp_path / "mine.db")).returncode == 1  # never overwrites
+    assert cli(example, "subscribers", "remove", "ada@example.org").returncode == 0
+
+    for path in example.parent.glob("newsletter.db*"):
+        path.unlink()
+    shutil.copy(copy, example.parent / "newsletter.db")
+    status = cli(example, "status")
+    assert status.returncode == 0 and "2023-W46" in status.stdout
+    assert "was sent on" in cli(example, "send", "--as-of", AS_OF).stdout
+
+
+@pytest.mark.postgresql_only
+def test_backup_on_postgresql_points_to_pg_dump(example: Path) -> None:
+    assert cli(example, "send", "--as-of", AS_OF).returncode == 0
+    made = cli(example, "backup")
+    assert made.returncode == 1 and "pg_dump" in made.stderr
+
+
+@pytest.mark.sqlite_only
+def test_serve_refuses_to_record_into_a_deleted_database_file(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    port = free_port()
+    example.write_text(example.read_text().replace("http://127.0.0.1:8025", f"http://127.0.0.1:{port}"))
+    assert cli(example, "send", "--as-of", AS_OF).returncode == 0
+    header = str(message_from_bytes(outbox(example)[0].read_bytes())["List-Unsubscribe"])
+    url = next(part.strip(" <>") for part in header.split(",") if "http" in part)
+    with serving(example, port):
+        for path in example.parent.glob("newsletter.db*"):
+            path.unlink()
+        answer = httpx.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=10)
+    assert answer.status_code == 503
