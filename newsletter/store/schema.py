@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -123,6 +124,14 @@ deliveries = Table(
     Column("lease_owner", String(96), nullable=False, server_default=""),
     Column("lease_until", Float, nullable=False, server_default="0"),
     UniqueConstraint("issue_id", "subscriber_id"),
+)
+# What senders claim from: the unsent rows of an issue, in id order (PostgreSQL; SQLite reads by id).
+Index(
+    "ix_deliveries_unsent",
+    deliveries.c.issue_id,
+    deliveries.c.id,
+    postgresql_where=deliveries.c.state.in_(("pending", "deferred")),
+    sqlite_where=deliveries.c.state.in_(("pending", "deferred")),
 )
 
 senders = Table(
