@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -149,7 +150,7 @@ def confirmation_token(secret: str, list_name: str, email: str, at: float) -> st
     """The time of the request and the address, encrypted and authenticated: nothing readable in it."""
     nonce = os.urandom(12)
     sealed = AESGCM(_link_key(secret, list_name)).encrypt(
-        nonce, struct.pack(">Q", int(at)) + email.encode(), b"confirm"
+        nonce, struct.pack(">Q", int(at * 1000)) + email.encode(), b"confirm"
     )
     return _b64(nonce + sealed)
 
@@ -164,10 +165,10 @@ def read_confirmation(secret: str, list_name: str, token: str, at: float) -> tup
         email = plain[8:].decode("utf-8")
     except (ValueError, binascii.Error, InvalidTag, UnicodeDecodeError):
         return None
-    (asked,) = struct.unpack(">Q", plain[:8])
+    asked = struct.unpack(">Q", plain[:8])[0] / 1000  # milliseconds: compared with when an address left
     if not 0 <= at - asked <= LINK_DAYS * 86400:
         return None
-    return email, float(asked)
+    return email, asked
 
 
 # --- emails --------------------------------------------------------------------------------
@@ -214,6 +215,10 @@ class Signups:
         self.text = EMAIL_TEXT.get(language, EMAIL_TEXT["en"])
         self.base = settings.web.base_url.rstrip("/")
         self.welcome = self._welcome_template()
+        if settings.delivery.transport == "maildir":
+            # Made once here: concurrent first sends would race to create its cur/new/tmp folders.
+            with contextlib.suppress(NewsletterError):
+                transport_for(settings).open()
 
     def _welcome_template(self) -> jinja2.Template | None:
         path = self.settings.subscribers.welcome

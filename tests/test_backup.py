@@ -101,3 +101,26 @@ def test_serve_refuses_to_record_into_a_deleted_database_file(
             path.unlink()
         answer = httpx.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=10)
     assert answer.status_code == 503
+
+
+@pytest.mark.sqlite_only
+def test_a_locked_database_is_one_line_naming_it(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    from newsletter.store.database import explain
+
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.1})
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+    except Exception as exc:  # noqa: BLE001 (the real error SQLite gives, whatever its class)
+        error = explain(exc, f"sqlite:///{path}")  # type: ignore[arg-type]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "locked by another process" in error.message and str(path) in error.message
+    assert error.hint and "run again" in error.hint

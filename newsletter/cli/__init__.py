@@ -12,10 +12,12 @@ from typing import Any
 
 import click
 from rich.markup import escape  # messages name keys like [schedule] when
+from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter import __version__
 from newsletter.cli.common import err_console
 from newsletter.errors import NewsletterError
+from newsletter.store.database import explain
 
 
 def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -42,6 +44,11 @@ def _with_config_option(command: click.Command) -> None:
         )
 
 
+def _database_url(ctx: click.Context) -> str:
+    settings = (ctx.obj or {}).get("settings")
+    return str(settings.database_url) if settings is not None else "(the configured database)"
+
+
 class NewsletterGroup(click.Group):
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         _with_config_option(cmd)
@@ -49,7 +56,10 @@ class NewsletterGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except SQLAlchemyError as exc:  # locked, read-only, full, a server gone: one line, no traceback
+                raise explain(exc, _database_url(ctx)) from exc
         except NewsletterError as exc:
             err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True)
             if exc.hint:

@@ -18,7 +18,10 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def settings_from(ctx: click.Context) -> Settings:
-    return load_settings(ctx.find_root().obj["config"])
+    root = ctx.find_root()
+    settings = load_settings(root.obj["config"])
+    root.obj["settings"] = settings  # for messages about the database (cli/__init__.py)
+    return settings
 
 
 def open_store(settings: Settings) -> Engine:

@@ -123,6 +123,33 @@ def _shown(url: str) -> str:
     return scheme + sep + rest
 
 
+def explain(exc: SQLAlchemyError, url: str) -> StoreError:
+    """A database error as one line naming the database and what to do (the transaction it broke
+    was rolled back: nothing is half-written)."""
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    lowered = reason.lower()
+    where = _shown(url)
+    if "locked" in lowered or "lock timeout" in lowered:
+        return StoreError(
+            f"the database {where} is locked by another process (waited 30 s): {reason}",
+            hint="wait for the other command to finish (a send, a backup, a sqlite3 shell), then run again",
+        )
+    if "readonly" in lowered or "read-only" in lowered or "permission denied" in lowered:
+        return StoreError(
+            f"the database {where} is read-only for this user: {reason}",
+            hint="give this user write access to the file and its folder (SQLite writes a -wal file beside it)",
+        )
+    if "full" in lowered or "no space" in lowered:
+        return StoreError(
+            f"the disk holding the database {where} is full: {reason}",
+            hint="free some space, then run again; nothing of the failed step was recorded",
+        )
+    return StoreError(
+        f"the database {where} failed: {exc.__class__.__name__}: {reason}",
+        hint="check that the database server is running and reachable, then run again",
+    )
+
+
 def revision(conn: Connection) -> str | None:
     if not inspect(conn).has_table("alembic_version"):
         return None
