@@ -178,6 +178,11 @@ class Settings(_Section):
         return self.root / ".newsletter-history"
 
     @property
+    def journal_path(self) -> Path:
+        """The suppression list's second copy, outside the database (store/journal.py)."""
+        return self.root / ".newsletter-suppressions"
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.newsletter.timezone)
 

@@ -154,6 +154,12 @@ def send(
             keys = [story_key(i.link) for i in issue.items]
             store.issues.mark_sending(engine, row.id, rendered.subject, rendered.html, rendered.text, keys)
             store.history.remember(settings.history_path, engine, key)
+            back = store.journal.Journal(settings.journal_path).reconcile(engine)
+            if back:
+                warnings.append(
+                    f"{back} subscriber(s) left after this database was last saved (a restored backup?): "
+                    "the suppression journal keeps them off the list"
+                )
             store.ledger.enqueue(engine, row.id)
             store.issues.resume(engine, row.id)
         if on_total is not None:

@@ -295,6 +295,22 @@ def sync(
         ) from None
 
 
+def unsubscribe_address(settings: Settings, engine: Engine, email: str, cause: str) -> bool:
+    """Put an address on the suppression list, in the database and in the journal beside the config
+    (which outlives a restore of an older database); True when the database changed."""
+    changed = store.subscribers.unsubscribe(engine, email, cause)
+    store.journal.Journal(settings.journal_path).add([email])
+    return changed
+
+
+def resubscribe_address(settings: Settings, engine: Engine, email: str, cause: str) -> bool:
+    """Make an unsubscribed address active again, with the person's consent; lifts its journal line."""
+    changed = store.subscribers.resubscribe(engine, email, cause)
+    if changed:
+        store.journal.Journal(settings.journal_path).allow([email])
+    return changed
+
+
 def refuse_when_mirrored(settings: Settings, way: str) -> None:
     """With [subscribers] mirror on, the CSV is the whole list: an address added another way would
     stop receiving mail at the next send, so it is refused now rather than dropped then."""

@@ -53,7 +53,13 @@ from newsletter.models import IssueState, SubscriberStatus
 from newsletter.render.templates import default_templates
 from newsletter.render.tokens import TOKEN
 from newsletter.signup import HONEYPOT, Answer, Form, Reply, Signups, read_confirmation
-from newsletter.subscribers import resubscribe_token, verify_resubscribe_token, verify_unsubscribe_token
+from newsletter.subscribers import (
+    resubscribe_address,
+    resubscribe_token,
+    unsubscribe_address,
+    verify_resubscribe_token,
+    verify_unsubscribe_token,
+)
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +311,7 @@ class WebApp:
             return self.invalid(request)
         via = await _form_field(request, "via")
         cause = PAGE_CAUSE if via == "page" else ONE_CLICK_CAUSE
-        await self.write(store.subscribers.unsubscribe, self.engine, email, cause)
+        await self.write(unsubscribe_address, self.settings, self.engine, email, cause)
         again = resubscribe_token(self.secret, self.list_id, email)
         return self.page(request, "unsubscribed.html.j2", email=email, resubscribe_token=again)
 
@@ -313,7 +319,7 @@ class WebApp:
         email = verify_resubscribe_token(self.secret, self.list_id, request.path_params["token"])
         if email is None:
             return self.invalid(request)
-        changed = await self.write(store.subscribers.resubscribe, self.engine, email, RESUBSCRIBE_CAUSE)
+        changed = await self.write(resubscribe_address, self.settings, self.engine, email, RESUBSCRIBE_CAUSE)
         status = ""
         if not changed:
             row = await run_in_threadpool(store.subscribers.get, self.engine, email)

@@ -124,3 +124,39 @@ def test_a_locked_database_is_one_line_naming_it(tmp_path: Path) -> None:
         holder.close()
     assert "locked by another process" in error.message and str(path) in error.message
     assert error.hint and "run again" in error.hint
+
+
+NEXT_WEEK_STORY = (
+    "<item><title>A story of the next week</title><link>https://www.nato.int/next-week.htm</link>"
+    "<description>Something happened.</description><pubDate>Mon, 20 Nov 2023 10:00:00 GMT</pubDate></item>"
+)
+
+
+@pytest.mark.sqlite_only
+def test_who_left_after_a_backup_is_not_mailed_after_it_is_restored(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    port = free_port()
+    example.write_text(example.read_text().replace("http://127.0.0.1:8025", f"http://127.0.0.1:{port}"))
+    assert cli(example, "send", "--as-of", AS_OF).returncode == 0
+    copy = Path(cli(example, "backup").stdout.split("backed up to", 1)[1].strip())
+    # After the backup: Grace leaves by the one-click link, Linus through the operator.
+    grace = next(p for p in outbox(example) if b"grace@example.org" in p.read_bytes())
+    header = str(message_from_bytes(grace.read_bytes())["List-Unsubscribe"])
+    url = next(part.strip(" <>") for part in header.split(",") if "http" in part)
+    with serving(example, port):
+        assert httpx.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code == 200
+    assert cli(example, "subscribers", "remove", "linus@example.org").returncode == 0
+    # The database is lost and the backup, older than both, restored.
+    for path in example.parent.glob("newsletter.db*"):
+        path.unlink()
+    shutil.copy(copy, example.parent / "newsletter.db")
+    feed = example.parent / "feed.xml"
+    feed.write_text(feed.read_text().replace("<item>", NEXT_WEEK_STORY + "<item>", 1))
+    before = set(outbox(example))
+    sent = cli(example, "send", "--as-of", "2023-11-24")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert "2 subscriber(s) left after this database was last saved" in " ".join(sent.stderr.split())
+    got = [message_from_bytes(p.read_bytes())["To"] for p in set(outbox(example)) - before]
+    assert len(got) == 2 and not any("grace" in str(t) or "linus" in str(t) for t in got), got

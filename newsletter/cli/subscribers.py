@@ -104,6 +104,8 @@ def add(ctx: click.Context, email: str, name: str, resubscribe: bool) -> None:
     settings = settings_from(ctx)
     refuse_when_mirrored(settings, f"adding {email}")
     what = add_subscriber(open_store(settings), email, name, resubscribe=resubscribe)
+    if what == "reactivated" and resubscribe:
+        store.journal.Journal(settings.journal_path).allow([email])
     console.print(f"{what} {email}")
 
 
@@ -112,7 +114,9 @@ def add(ctx: click.Context, email: str, name: str, resubscribe: bool) -> None:
 @click.pass_context
 def remove(ctx: click.Context, email: str) -> None:
     """Unsubscribe EMAIL; it stays on the suppression list, and an address not on the list joins it."""
-    what = remove_subscriber(open_store(settings_from(ctx)), email)
+    settings = settings_from(ctx)
+    what = remove_subscriber(open_store(settings), email)
+    store.journal.Journal(settings.journal_path).add([email.strip()])
     if what == "suppressed":
         console.print(f"{email} was not on the list; it is now on the suppression list, so no import adds it")
     else:
@@ -163,10 +167,12 @@ def _when(moment: datetime | None) -> str:
 @click.pass_context
 def forget(ctx: click.Context, email: str, yes: bool) -> None:
     """Erase EMAIL's data (name, fields, deliveries); keep a keyed hash so it is never added again."""
-    engine = open_store(settings_from(ctx))
+    settings = settings_from(ctx)
+    engine = open_store(settings)
     if not yes:
         click.confirm(f"erase everything stored about {email}?", abort=True)
     erased = store.subscribers.forget(engine, email)
+    store.journal.Journal(settings.journal_path).add([email.strip()])
     console.print(
         f"erased {email}; a keyed hash keeps it off the list"
         if erased

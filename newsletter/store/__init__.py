@@ -9,12 +9,13 @@
     runs         what each send ended with, and the scheduler's job table
     locks        the send lock and what senders do in turn
     history      what the configuration sent, kept beside it: a lost database is noticed
+    journal      the suppression list kept beside the config too: a restored older database mails nobody who left
 
 SQLAlchemy Core, no ORM: the send loop runs thousands of small statements a second. Rows come back
 as frozen dataclasses or named tuples, states as the enums of ``newsletter.models``.
 """
 
-from newsletter.store import feeds, history, issues, ledger, locks, runs, subscribers
+from newsletter.store import feeds, history, issues, journal, ledger, locks, runs, subscribers
 from newsletter.store.database import now, open_engine
 from newsletter.store.locks import SendBusy
 
@@ -23,6 +24,7 @@ __all__ = [
     "feeds",
     "history",
     "issues",
+    "journal",
     "ledger",
     "locks",
     "now",

@@ -1,0 +1,99 @@
+"""The suppression list, kept a second time outside the database, so that restoring an older backup
+never mails someone who left after it was taken (the law and Gmail's sender rules allow no exception).
+
+A file beside the config (``.newsletter-suppressions``) holds one keyed hash per address that
+unsubscribed, bounced, complained or was forgotten: no address in clear. `serve` and the
+`subscribers` commands add to it as they suppress; each send adds every suppression the database
+holds, then suppresses any active subscriber the file names (the database may be an older copy).
+Appends are single small writes to a file opened in append mode, so concurrent writers interleave
+whole lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import Engine, select, update
+
+from newsletter.models import SUPPRESSED, SubscriberStatus
+from newsletter.store.database import now
+from newsletter.store.schema import subscribers
+
+FILE = ".newsletter-suppressions"
+_HEADER = "# newsletter suppressions: one keyed SHA-256 a line; the key is below. Never delete this file.\n"
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _key(self) -> str:
+        if not self.path.exists():
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(_HEADER + f"key {secrets.token_hex(32)}\n")
+        with self.path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("key "):
+                    return line.split()[1]
+        raise ValueError(f"{self.path}: no key line")
+
+    def digest(self, key: str, email: str) -> str:
+        return hmac.new(key.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+    def add(self, emails: Iterable[str]) -> None:
+        """Remember these addresses as suppressed (those already suppressed are not written again)."""
+        key = self._key()
+        known = self.hashes()
+        lines = {self.digest(key, e) for e in emails} - known
+        if lines:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write("".join(f"{h}\n" for h in sorted(lines)))
+
+    def allow(self, emails: Iterable[str]) -> None:
+        """These addresses came back with their consent (resubscribed, confirmed a signup)."""
+        key = self._key()
+        lines = {self.digest(key, e) for e in emails} & self.hashes()
+        if lines:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write("".join(f"ok {h}\n" for h in sorted(lines)))
+
+    def hashes(self) -> set[str]:
+        """The addresses suppressed, as the file's lines say in order (a later "ok" lifts one)."""
+        found: set[str] = set()
+        if not self.path.exists():
+            return found
+        with self.path.open(encoding="utf-8") as handle:
+            for line in handle:
+                word = line.split()
+                if len(word) == 1 and len(word[0]) == 64:
+                    found.add(word[0])
+                elif len(word) == 2 and word[0] == "ok":
+                    found.discard(word[1])
+        return found
+
+    def reconcile(self, engine: Engine) -> int:
+        """Add the database's suppressions to the file; suppress every active subscriber the file
+        names. Returns how many active subscribers were suppressed (a restored older database)."""
+        with engine.connect() as conn:
+            rows = conn.execute(select(subscribers.c.id, subscribers.c.email, subscribers.c.status)).all()
+        self.add(r.email for r in rows if r.status in SUPPRESSED)
+        known, key = self.hashes(), self._key()
+        back = [r.id for r in rows if r.status not in SUPPRESSED and self.digest(key, r.email) in known]
+        if back:
+            with engine.begin() as conn:
+                conn.execute(
+                    update(subscribers)
+                    .where(subscribers.c.id.in_(back))
+                    .values(
+                        status=SubscriberStatus.UNSUBSCRIBED,
+                        cause="left before the database was restored (suppression journal)",
+                        changed_at=now(),
+                    )
+                )
+        return len(back)
