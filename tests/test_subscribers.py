@@ -240,14 +240,9 @@ def test_tokens_are_bound_to_address_list_and_purpose() -> None:
     assert verify_unsubscribe_token("other", "news.example.org", token) is None
     assert verify_unsubscribe_token("s3cret", "other.example.org", token) is None
     assert verify_unsubscribe_token("s3cret", "news.example.org", token[:-1]) is None
-    assert verify_unsubscribe_token("s3cret", "news.example.org", token.split(".")[0]) is None
+    assert verify_unsubscribe_token("s3cret", "news.example.org", token[:16]) is None
     grace = unsubscribe_token("s3cret", "news.example.org", "grace@example.org")
-    assert (
-        verify_unsubscribe_token(
-            "s3cret", "news.example.org", grace.split(".")[0] + "." + token.split(".")[1]
-        )
-        is None
-    )
+    assert verify_unsubscribe_token("s3cret", "news.example.org", grace[:16] + token[16:]) is None
     assert verify_unsubscribe_token("s3cret", "news.example.org", "ü.ß") is None
     again = resubscribe_token("s3cret", "news.example.org", "ada@example.org")
     assert again != token

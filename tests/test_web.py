@@ -6,6 +6,7 @@ against a real database (a SQLite file, or PostgreSQL) that the tests read and w
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -27,10 +28,18 @@ from newsletter.collect import as_of_moment
 from newsletter.compose import list_id
 from newsletter.config import Settings, load_settings
 from newsletter.models import DeliveryResult
+from newsletter.subscribers import _signed as first_release_signed
 from newsletter.subscribers import add_subscriber, parse_csv, resubscribe_token, sync, unsubscribe_token
 from newsletter.transports import MemoryTransport
 
 SECRET = "test-secret-for-links"
+
+
+def first_release_token(secret: str, list_id: str, email: str) -> str:
+    """An unsubscribe link as the first release made them (the address in base64, signed)."""
+    return first_release_signed(secret, "", list_id, email)
+
+
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
@@ -228,20 +237,25 @@ def test_get_shows_a_button_and_changes_nothing_then_the_way_back_in(site: Site)
 def test_forged_altered_or_truncated_tokens_get_400_and_change_nothing(site: Site) -> None:
     ada = site.token("ada@example.org")
     grace = site.token("grace@example.org")
-    encoded, mac = ada.split(".")
-    flipped = mac[:10] + ("A" if mac[10] != "A" else "B") + mac[11:]
+    flipped = ada[:30] + ("A" if ada[30] != "A" else "B") + ada[31:]
     foreign = unsubscribe_token("another-secret", list_id(site.settings), "ada@example.org")
+    # a link of the first release's form (the address in base64, signed), forged in the same ways
+    old = first_release_token(SECRET, list_id(site.settings), "ada@example.org")
+    encoded, mac = old.split(".")
+    old_flipped = mac[:10] + ("A" if mac[10] != "A" else "B") + mac[11:]
     forged = [
         ada[:-1],
         ada[:-10],
-        encoded,
-        encoded + ".",
-        f"{encoded}.{flipped}",
-        f"{grace.split('.')[0]}.{mac}",  # Grace's address with Ada's signature
+        flipped,
+        grace[:16] + ada[16:],  # Grace's nonce with Ada's sealed address
         foreign,
         ada + "A",
-        "%C3%BC." + mac,
+        "%C3%BC" + ada,
         resubscribe_token(SECRET, list_id(site.settings), "ada@example.org"),  # the wrong purpose
+        encoded,
+        encoded + ".",
+        f"{encoded}.{old_flipped}",
+        f"{first_release_token(SECRET, list_id(site.settings), 'grace@example.org').split('.')[0]}.{mac}",
     ]
     before = site.snapshot()
     for token in forged:
@@ -262,6 +276,16 @@ def test_forged_altered_or_truncated_tokens_get_400_and_change_nothing(site: Sit
     ):
         assert httpx.post(f"{site.url}/resubscribe/{token}").status_code == 400
     assert site.snapshot() == before
+
+
+def test_links_name_nobody_and_the_first_releases_links_still_work(site: Site) -> None:
+    token = site.token("ada@example.org")
+    assert "." not in token and b"ada" not in base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert site.token("ada@example.org") == token  # the same link every time for one address
+    old = first_release_token(SECRET, list_id(site.settings), "grace@example.org")
+    response = httpx.post(f"{site.url}/unsubscribe/{old}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert site.status("grace@example.org")[0] == "unsubscribed"
 
 
 def test_a_thousand_concurrent_unsubscribes_are_all_recorded(site: Site) -> None:
