@@ -43,6 +43,7 @@ from newsletter.config import Settings
 from newsletter.errors import ConfigError, NewsletterError, SubscriberError
 from newsletter.models import DeliveryState
 from newsletter.store import signups as stored
+from newsletter.store.journal import Journal
 from newsletter.subscribers import normalise_email, refuse_when_mirrored, unsubscribe_token
 from newsletter.transports import transport_for
 
@@ -199,6 +200,39 @@ def send_email(
         raise NewsletterError(f"the server answered {result.code} {result.reply}")
 
 
+def welcome_template(settings: Settings) -> jinja2.Template | None:
+    """[subscribers] welcome, checked now (rendered once) rather than at the first signup; None when unset."""
+    if not settings.subscribers.welcome:
+        return None
+    file = settings.path(settings.subscribers.welcome)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    try:
+        template = environment.from_string(file.read_text(encoding="utf-8"))
+        welcome_body(settings, template, "https://example.org/unsubscribe")
+        settings.subscribers.welcome_subject.format(name="")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"[subscribers] welcome: cannot read {file}: {exc}") from exc
+    except jinja2.TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        raise ConfigError(
+            f"[subscribers] welcome: {file}{f':{line}' if line else ''}: {exc.message}",
+            hint="the template sees newsletter.name, archive_url and unsubscribe_url",
+        ) from exc
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"[subscribers] welcome_subject: cannot fill in {exc}",
+            hint="it may hold {name}, the newsletter's name",
+        ) from exc
+    return template
+
+
+def welcome_body(settings: Settings, template: jinja2.Template, unsubscribe_url: str) -> str:
+    archive = settings.web.base_url.rstrip("/") + "/archive"
+    return template.render(
+        newsletter=settings.newsletter, archive_url=archive, unsubscribe_url=unsubscribe_url
+    )
+
+
 def _clean_name(value: str) -> str:
     return " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", value).split())[:MAX_NAME]
 
@@ -214,26 +248,11 @@ class Signups:
         language = settings.newsletter.language.split("-")[0].lower()
         self.text = EMAIL_TEXT.get(language, EMAIL_TEXT["en"])
         self.base = settings.web.base_url.rstrip("/")
-        self.welcome = self._welcome_template()
+        self.welcome = welcome_template(settings)
         if settings.delivery.transport == "maildir":
             # Made once here: concurrent first sends would race to create its cur/new/tmp folders.
             with contextlib.suppress(NewsletterError):
                 transport_for(settings).open()
-
-    def _welcome_template(self) -> jinja2.Template | None:
-        path = self.settings.subscribers.welcome
-        if not path:
-            return None
-        file = self.settings.path(path)
-        try:
-            source = file.read_text(encoding="utf-8")
-            return jinja2.Environment(
-                undefined=jinja2.StrictUndefined, keep_trailing_newline=True
-            ).from_string(source)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"[subscribers] welcome: cannot read {file}: {exc}") from exc
-        except jinja2.TemplateSyntaxError as exc:
-            raise ConfigError(f"[subscribers] welcome: {file}:{exc.lineno}: {exc.message}") from exc
 
     @property
     def closed(self) -> bool:
@@ -286,6 +305,10 @@ class Signups:
         result = stored.confirm(self.engine, email, asked)
         if result == stored.Confirmed.STALE:
             return Reply(Answer.BAD_LINK)
+        if (
+            result == stored.Confirmed.ACTIVATED
+        ):  # back with consent: the next send must not suppress it again
+            Journal(self.settings.journal_path).allow([email])
         if result == stored.Confirmed.ACTIVATED and self.welcome is not None:
             return Reply(Answer.CONFIRMED, follow_up=lambda: self.send_welcome(email))
         return Reply(Answer.CONFIRMED)
@@ -305,11 +328,7 @@ class Signups:
         unsubscribe = (
             f"{self.base}/unsubscribe/{unsubscribe_token(self.settings.secret, self.list_name, email)}"
         )
-        body = self.welcome.render(
-            newsletter=self.settings.newsletter,
-            archive_url=f"{self.base}/archive",
-            unsubscribe_url=unsubscribe,
-        )
+        body = welcome_body(self.settings, self.welcome, unsubscribe)
         subject = self.settings.subscribers.welcome_subject.format(name=self.settings.newsletter.name)
         headers = {
             "List-Unsubscribe": f"<{unsubscribe}>",

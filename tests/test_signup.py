@@ -27,10 +27,12 @@ from test_web import SECRET, serving
 from newsletter import store
 from newsletter.compose import list_id
 from newsletter.config import Settings, load_settings
+from newsletter.errors import ConfigError
 from newsletter.models import SubscriberStatus
-from newsletter.signup import confirmation_token, form_stamp
+from newsletter.signup import confirmation_token, form_stamp, welcome_template
 from newsletter.store import signups
-from newsletter.subscribers import add_subscriber, parse_csv, sync
+from newsletter.store.journal import Journal
+from newsletter.subscribers import add_subscriber, parse_csv, sync, unsubscribe_token
 
 _clients = count(1)
 
@@ -63,7 +65,12 @@ class Site:
         client: str | None = None,
         http: httpx.Client | None = None,
     ) -> httpx.Response:
-        fields = {"email": email, "name": name, "website": honeypot, "stamp": self.stamp() if stamp is None else stamp}
+        fields = {
+            "email": email,
+            "name": name,
+            "website": honeypot,
+            "stamp": self.stamp() if stamp is None else stamp,
+        }
         headers = {"X-Forwarded-For": client or a_client()}
         return (http or httpx).post(f"{self.url}/subscribe", data=fields, headers=headers, timeout=30)
 
@@ -267,7 +274,9 @@ def test_one_client_is_limited_to_its_signups_an_hour(make_site: SiteMaker) -> N
 
 
 def test_an_unsubscribed_address_comes_back_only_through_the_link(site: Site) -> None:
-    store.subscribers.unsubscribe(site.engine, "grace@example.org", "one-click unsubscribe")
+    token = unsubscribe_token(site.settings.secret, list_id(site.settings), "grace@example.org")
+    left = httpx.post(f"{site.url}/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert left.status_code == 200
     site.sign_up("grace@example.org")
     assert site.row("grace@example.org").status == SubscriberStatus.UNSUBSCRIBED
     (message,) = site.wait_for_mails(1)
@@ -275,6 +284,9 @@ def test_an_unsubscribed_address_comes_back_only_through_the_link(site: Site) ->
     assert httpx.post(link).status_code == 200
     row = site.row("grace@example.org")
     assert row.status == SubscriberStatus.ACTIVE and row.confirmed_at is not None
+    # The suppression journal beside the config lets the address back in: the next send keeps it.
+    assert Journal(site.settings.journal_path).reconcile(site.engine) == 0
+    assert site.row("grace@example.org").status == SubscriberStatus.ACTIVE
     # Leaving again after the link was made: the same link no longer brings the address back.
     store.subscribers.unsubscribe(site.engine, "grace@example.org", "one-click unsubscribe")
     stale = httpx.post(link)
@@ -284,12 +296,14 @@ def test_an_unsubscribed_address_comes_back_only_through_the_link(site: Site) ->
 
 def test_a_forgotten_address_comes_back_through_the_link(site: Site) -> None:
     store.subscribers.forget(site.engine, "ada@example.org")
+    Journal(site.settings.journal_path).add(["ada@example.org"])  # as `subscribers forget` does
     site.sign_up("ada@example.org", "Ada")
     assert site.row("ada@example.org") is None  # nothing stored about them until they confirm
     (message,) = site.wait_for_mails(1)
     assert httpx.post(link_in(message)).status_code == 200
     row = site.row("ada@example.org")
     assert row.status == SubscriberStatus.ACTIVE and row.source == "form" and row.name == ""
+    assert Journal(site.settings.journal_path).reconcile(site.engine) == 0
     assert not store.subscribers.is_forgotten(site.engine, "ada@example.org")
 
 
@@ -340,7 +354,29 @@ def test_mirror_mode_refuses_signups(make_site: SiteMaker, tmp_path: Path) -> No
 
 def test_the_readme_form_posts_the_fields_the_server_reads() -> None:
     readme = (ROOT / "README.md").read_text()
-    form = re.search(r'<form action="https://news.example.org/subscribe" method="post">.*?</form>', readme, re.S)
+    form = re.search(
+        r'<form action="https://news.example.org/subscribe" method="post">.*?</form>', readme, re.S
+    )
     assert form, "the README's signup form"
     names = set(re.findall(r'name="([^"]+)"', form[0]))
     assert names == {"email", "name", "website"}
+
+
+@pytest.mark.sqlite_only  # reads a template; opens no database
+@pytest.mark.parametrize(
+    ("template", "subject", "message"),
+    [
+        ("Hello {{ subscriber.name }}", "Welcome", "'subscriber' is undefined"),
+        ("Hello {% if %}", "Welcome", "welcome.txt:1"),
+        ("Hello", "Welcome to {newsletter}", "welcome_subject: cannot fill in 'newsletter'"),
+    ],
+)
+def test_a_welcome_template_that_cannot_render_stops_serve_at_start(
+    tmp_path: Path, template: str, subject: str, message: str
+) -> None:
+    (tmp_path / "welcome.txt").write_text(template)
+    config = tmp_path / "newsletter.toml"
+    config.write_text(f'[subscribers]\nwelcome = "welcome.txt"\nwelcome_subject = "{subject}"\n')
+    with pytest.raises(ConfigError) as caught:
+        welcome_template(load_settings(config))
+    assert message in str(caught.value)

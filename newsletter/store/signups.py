@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
 from newsletter.models import SUPPRESSED, SubscriberStatus
-from newsletter.store.database import lock_key, now
+from newsletter.store.database import aware, lock_key, now
 from newsletter.store.schema import forgotten, signup_requests, subscribers
 from newsletter.store.subscribers import _hash_key, _is_forgotten, keyed_hash
 
@@ -52,8 +52,8 @@ class Confirmed(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
-    """One signup request as the store records it: ``request_id`` to undo its mark when the email fails."""
+class Decision:
+    """What became of one signup request; ``request_id`` undoes its mark when the email fails."""
 
     outcome: Outcome
     request_id: int
@@ -68,7 +68,7 @@ def request(
     at: float,
     double_opt_in: bool,
     client_limit: int,
-) -> Request:
+) -> Decision:
     """Record one signup request for ``email`` (normalised) from ``client`` (an IP address) and decide it."""
     with engine.begin() as conn:
         key = _hash_key(conn)
@@ -82,13 +82,13 @@ def request(
             .returning(signup_requests.c.id)
         ).scalar_one()
         if client_limit and _recent(conn, client, request_id, at) >= client_limit:
-            return Request(Outcome.NOTHING, request_id)
+            return Decision(Outcome.NOTHING, request_id)
         outcome = _decide(conn, email, name, address, at, double_opt_in)
         if outcome == Outcome.CONFIRM:
             conn.execute(
                 update(signup_requests).where(signup_requests.c.id == request_id).values(mailed=True)
             )
-    return Request(outcome, request_id)
+    return Decision(outcome, request_id)
 
 
 def _recent(conn: Connection, client: str, request_id: int, at: float) -> int:
@@ -112,7 +112,11 @@ def _decide(conn: Connection, email: str, name: str, address: str, at: float, do
     mailed = conn.execute(
         select(func.count()).where(r.c.address == address, r.c.mailed, r.c.at > at - DAY)
     ).scalar_one()
-    return Outcome.NOTHING if mailed else Outcome.CONFIRM
+    if mailed:
+        return Outcome.NOTHING
+    if row is not None and row.status == PENDING:  # a new link: kept until it expires (see prune)
+        conn.execute(update(subscribers).where(subscribers.c.id == row.id).values(asked_at=now()))
+    return Outcome.CONFIRM
 
 
 def _pending(email: str, name: str) -> dict[str, Any]:
@@ -166,7 +170,8 @@ def confirm(engine: Engine, email: str, asked: float) -> Confirmed:
             return Confirmed.ACTIVATED
         if row.status == ACTIVE:
             return Confirmed.ALREADY
-        if row.status in (*SUPPRESSED, SubscriberStatus.REMOVED) and _aware(row.changed_at) > asked_at:
+        left_at = aware(row.changed_at) if row.status in (*SUPPRESSED, SubscriberStatus.REMOVED) else None
+        if left_at is not None and left_at > asked_at:
             return Confirmed.STALE
         result = conn.execute(
             update(s).where(s.c.id == row.id, s.c.status == row.status).values(**values, asked_at=asked_at)
@@ -174,20 +179,17 @@ def confirm(engine: Engine, email: str, asked: float) -> Confirmed:
     return Confirmed.ACTIVATED if result.rowcount == 1 else Confirmed.STALE
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def prune(engine: Engine, at: float) -> None:
     """Forget requests older than a day, and signups nobody confirmed within the link's life."""
     cutoff = datetime.fromtimestamp(at - PENDING_KEPT, UTC)
+    asked_at = subscribers.c.asked_at
     with engine.begin() as conn:
         conn.execute(delete(signup_requests).where(signup_requests.c.at < at - DAY))
         conn.execute(
             delete(subscribers).where(
                 subscribers.c.status == PENDING,
                 subscribers.c.source == "form",
-                subscribers.c.asked_at < cutoff,
+                asked_at < cutoff,
             )
         )
 
