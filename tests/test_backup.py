@@ -86,16 +86,26 @@ def test_backup_on_postgresql_points_to_pg_dump(example: Path) -> None:
     assert made.returncode == 1 and "pg_dump" in made.stderr
 
 
-@pytest.mark.sqlite_only
-def test_serve_refuses_to_record_into_a_deleted_database_file(
-    example: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def served_and_sent(example: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The example's links pointing at a port for `serve`; the week sent. Returns the port."""
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     port = free_port()
     example.write_text(example.read_text().replace("http://127.0.0.1:8025", f"http://127.0.0.1:{port}"))
     assert cli(example, "send", "--as-of", AS_OF).returncode == 0
-    header = str(message_from_bytes(outbox(example)[0].read_bytes())["List-Unsubscribe"])
-    url = next(part.strip(" <>") for part in header.split(",") if "http" in part)
+    return port
+
+
+def one_click_url(message: Path) -> str:
+    header = str(message_from_bytes(message.read_bytes())["List-Unsubscribe"])
+    return next(part.strip(" <>") for part in header.split(",") if "http" in part)
+
+
+@pytest.mark.sqlite_only
+def test_serve_refuses_to_record_into_a_deleted_database_file(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = served_and_sent(example, monkeypatch)
+    url = one_click_url(outbox(example)[0])
     with serving(example, port):
         for path in example.parent.glob("newsletter.db*"):
             path.unlink()
@@ -136,15 +146,10 @@ NEXT_WEEK_STORY = (
 def test_who_left_after_a_backup_is_not_mailed_after_it_is_restored(
     example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
-    port = free_port()
-    example.write_text(example.read_text().replace("http://127.0.0.1:8025", f"http://127.0.0.1:{port}"))
-    assert cli(example, "send", "--as-of", AS_OF).returncode == 0
+    port = served_and_sent(example, monkeypatch)
     copy = Path(cli(example, "backup").stdout.split("backed up to", 1)[1].strip())
     # After the backup: Grace leaves by the one-click link, Linus through the operator.
-    grace = next(p for p in outbox(example) if b"grace@example.org" in p.read_bytes())
-    header = str(message_from_bytes(grace.read_bytes())["List-Unsubscribe"])
-    url = next(part.strip(" <>") for part in header.split(",") if "http" in part)
+    url = one_click_url(next(p for p in outbox(example) if b"grace@example.org" in p.read_bytes()))
     with serving(example, port):
         assert httpx.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code == 200
     assert cli(example, "subscribers", "remove", "linus@example.org").returncode == 0
