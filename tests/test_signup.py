@@ -380,3 +380,12 @@ def test_a_welcome_template_that_cannot_render_stops_serve_at_start(
     with pytest.raises(ConfigError) as caught:
         welcome_template(load_settings(config))
     assert message in str(caught.value)
+
+
+@pytest.mark.sqlite_only  # compares dictionaries; opens no database
+def test_every_sentence_of_the_pages_and_emails_is_in_english_and_french() -> None:
+    from newsletter.signup import EMAIL_TEXT
+    from newsletter.web import PAGE_TEXT
+
+    assert set(PAGE_TEXT["en"]) == set(PAGE_TEXT["fr"])
+    assert set(EMAIL_TEXT["en"]) == set(EMAIL_TEXT["fr"])
