@@ -18,6 +18,11 @@ class MaildirTransport:
         if self._box is not None:
             return
         try:
+            # The three folders first, each made idempotently: mailbox.Maildir(create=True) makes the
+            # top folder before the others, and a second process or thread that sees it meanwhile
+            # writes into a tmp/ that does not exist yet.
+            for folder in ("tmp", "new", "cur"):
+                (self.path / folder).mkdir(parents=True, exist_ok=True)
             self._box = mailbox.Maildir(self.path, create=True)
         except OSError as exc:
             raise DeliveryError(
