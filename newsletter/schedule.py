@@ -31,8 +31,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
@@ -49,9 +47,9 @@ from newsletter import pipeline, store
 from newsletter.collect import period_for
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, NewsletterError
-from newsletter.models import DeliveryState, IssueState, RunOutcome
+from newsletter.models import IssueState, RunOutcome
 from newsletter.store import backup
-from newsletter.transports import transport_for
+from newsletter.transports import send_note
 
 log = logging.getLogger(__name__)
 
@@ -499,25 +497,8 @@ def _alert_body(key: str, message: str, hint: str | None, then: str) -> str:
 
 
 def send_alert(settings: Settings, to: str, subject: str, body: str) -> None:
-    """A short plain-text email to ``to`` through the configured transport; DeliveryError when it cannot go."""
-    sender = parseaddr(settings.sender.from_)[1]
-    msg = EmailMessage()
-    msg["From"] = settings.sender.from_
-    msg["To"] = to
-    # Header values from data: no CR, LF or other control characters (see DESIGN.md).
-    msg["Subject"] = re.sub(r"[\x00-\x1f\x7f]", " ", f"[{settings.newsletter.name}] {subject}")
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(body)
-    transport = transport_for(settings)
-    transport.open()
-    try:
-        result = transport.send(sender, to, msg.as_bytes())
-    finally:
-        transport.close()
-    if result.state != DeliveryState.SENT:
-        raise NewsletterError(f"the server answered {result.code} {result.reply}")
+    """A short plain-text alert to ``to`` through the configured transport; DeliveryError when it cannot go."""
+    send_note(settings, to, f"[{settings.newsletter.name}] {subject}", body)
 
 
 def _since_now() -> dict[str, str]:

@@ -29,8 +29,6 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
 from enum import StrEnum
 
 import jinja2
@@ -41,11 +39,10 @@ from sqlalchemy import Engine
 from newsletter.compose import list_id
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, NewsletterError, SubscriberError
-from newsletter.models import DeliveryState
 from newsletter.store import signups as stored
 from newsletter.store.journal import Journal
 from newsletter.subscribers import normalise_email, refuse_when_mirrored, unsubscribe_token
-from newsletter.transports import transport_for
+from newsletter.transports import send_note, transport_for
 
 log = logging.getLogger(__name__)
 
@@ -175,31 +172,6 @@ def read_confirmation(secret: str, list_name: str, token: str, at: float) -> tup
 # --- emails --------------------------------------------------------------------------------
 
 
-def send_email(
-    settings: Settings, to: str, subject: str, body: str, headers: dict[str, str] | None = None
-) -> None:
-    """One plain-text email to ``to`` through the configured transport; NewsletterError when it cannot go."""
-    sender = parseaddr(settings.sender.from_)[1]
-    msg = EmailMessage()
-    msg["From"] = settings.sender.from_
-    msg["To"] = to
-    msg["Subject"] = re.sub(r"[\x00-\x1f\x7f]", " ", subject)  # header values: no CR, LF (DESIGN.md)
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    msg["Auto-Submitted"] = "auto-generated"
-    for header, value in (headers or {}).items():
-        msg[header] = value
-    msg.set_content(body)
-    transport = transport_for(settings)
-    transport.open()
-    try:
-        result = transport.send(sender, to, msg.as_bytes())
-    finally:
-        transport.close()
-    if result.state != DeliveryState.SENT:
-        raise NewsletterError(f"the server answered {result.code} {result.reply}")
-
-
 def welcome_template(settings: Settings) -> jinja2.Template | None:
     """[subscribers] welcome, checked now (rendered once) rather than at the first signup; None when unset."""
     if not settings.subscribers.welcome:
@@ -318,7 +290,7 @@ class Signups:
         name = self.settings.newsletter.name
         body = self.text["confirm_body"].format(name=name, link=f"{self.base}/confirm/{token}")
         try:
-            send_email(self.settings, email, self.text["confirm_subject"].format(name=name), body)
+            send_note(self.settings, email, self.text["confirm_subject"].format(name=name), body)
         except NewsletterError as exc:
             log.error("cannot send a signup confirmation: %s", exc.message)
             stored.unmark(self.engine, request_id)
@@ -335,7 +307,7 @@ class Signups:
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
         try:
-            send_email(self.settings, email, subject, body, headers)
+            send_note(self.settings, email, subject, body, headers)
         except NewsletterError as exc:
             log.error("cannot send a welcome email: %s", exc.message)
 

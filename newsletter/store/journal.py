@@ -49,11 +49,12 @@ class Journal:
     def add(self, emails: Iterable[str]) -> None:
         """Remember these addresses as suppressed (those already suppressed are not written again)."""
         key = self._key()
-        known = self.hashes()
-        lines = {self.digest(key, e) for e in emails} - known
-        if lines:
+        self._write({self.digest(key, e) for e in emails} - self.hashes())
+
+    def _write(self, digests: set[str]) -> None:
+        if digests:
             with self.path.open("a", encoding="utf-8") as handle:
-                handle.write("".join(f"{h}\n" for h in sorted(lines)))
+                handle.write("".join(f"{h}\n" for h in sorted(digests)))
 
     def allow(self, emails: Iterable[str]) -> None:
         """These addresses came back with their consent (resubscribed, confirmed a signup)."""
@@ -77,19 +78,35 @@ class Journal:
                     found.discard(word[1])
         return found
 
-    def reconcile(self, engine: Engine) -> int:
+    def reconcile(self, engine: Engine, batch: int = 5000) -> int:
         """Add the database's suppressions to the file; suppress every active subscriber the file
-        names. Returns how many active subscribers were suppressed (a restored older database)."""
-        with engine.connect() as conn:
-            rows = conn.execute(select(subscribers.c.id, subscribers.c.email, subscribers.c.status)).all()
-        self.add(r.email for r in rows if r.status in SUPPRESSED)
-        known, key = self.hashes(), self._key()
-        back = [r.id for r in rows if r.status not in SUPPRESSED and self.digest(key, r.email) in known]
-        if back:
+        names. Returns how many active subscribers were suppressed (a restored older database).
+        Reads the list in batches: a million subscribers are never held at once."""
+        key, known = self._key(), self.hashes()
+        left: set[str] = set()
+        back: list[int] = []
+        last = 0
+        s = subscribers
+        while True:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    select(s.c.id, s.c.email, s.c.status).where(s.c.id > last).order_by(s.c.id).limit(batch)
+                ).all()
+            if not rows:
+                break
+            last = rows[-1].id
+            for row in rows:
+                digest = self.digest(key, row.email)
+                if row.status in SUPPRESSED:
+                    left.add(digest)
+                elif digest in known:
+                    back.append(row.id)
+        self._write(left - known)
+        for start in range(0, len(back), 500):
             with engine.begin() as conn:
                 conn.execute(
-                    update(subscribers)
-                    .where(subscribers.c.id.in_(back))
+                    update(s)
+                    .where(s.c.id.in_(back[start : start + 500]))
                     .values(
                         status=SubscriberStatus.UNSUBSCRIBED,
                         cause="left before the database was restored (suppression journal)",

@@ -10,7 +10,13 @@
 
 from __future__ import annotations
 
+import re
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+
 from newsletter.config import Settings
+from newsletter.errors import DeliveryError
+from newsletter.models import DeliveryState
 from newsletter.transports.base import Transport
 from newsletter.transports.maildir import MaildirTransport
 from newsletter.transports.memory import MemoryTransport
@@ -36,3 +42,29 @@ def transport_for(settings: Settings) -> Transport:
 
 
 __all__ = ["MaildirTransport", "MemoryTransport", "SmtpTransport", "Transport", "transport_for"]
+
+
+def send_note(
+    settings: Settings, to: str, subject: str, body: str, headers: dict[str, str] | None = None
+) -> None:
+    """One short plain-text email to ``to`` through the configured transport (an alert, a signup
+    confirmation); DeliveryError when it cannot go."""
+    sender = parseaddr(settings.sender.from_)[1]
+    msg = EmailMessage()
+    msg["From"] = settings.sender.from_
+    msg["To"] = to
+    msg["Subject"] = re.sub(r"[\x00-\x1f\x7f]", " ", subject)  # header values: no CR, LF (DESIGN.md)
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg["Auto-Submitted"] = "auto-generated"
+    for header, value in (headers or {}).items():
+        msg[header] = value
+    msg.set_content(body)
+    transport = transport_for(settings)
+    transport.open()
+    try:
+        result = transport.send(sender, to, msg.as_bytes())
+    finally:
+        transport.close()
+    if result.state != DeliveryState.SENT:
+        raise DeliveryError(f"the server answered {result.code} {result.reply}".rstrip())
