@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -217,3 +218,27 @@ def test_retries_double_and_the_admin_hears_once_through_the_configured_transpor
     alerts = list(mailbox.Maildir(example.parent / "outbox", create=False))
     assert len(alerts) == 1  # the first failure, not every retry
     assert alerts[0]["To"] == "admin@example.org" and "every source failed" in alerts[0].get_payload()
+
+
+@pytest.mark.sqlite_only
+def test_a_sent_issue_leaves_a_backup_and_only_the_last_few_are_kept(example: Path, tmp_path: Path) -> None:
+    feed = tmp_path / "now.xml"
+    feed.write_text(current_feed(3), encoding="utf-8")
+    example.write_text(
+        example.read_text().replace('path = "feed.xml"', f'path = "{feed}"')
+        + "\n[schedule]\nkeep_backups = 2\n"
+    )
+    backups = example.parent / "backups"
+    backups.mkdir()
+    for n in range(3):  # copies an earlier daemon left
+        (backups / f"newsletter-2023010{n}-090000.db").write_bytes(b"")
+    settings = load_settings(example)
+    engine = store.open_engine(settings.database_url)
+    Daemon(settings, engine).run()
+    (run,) = _runs(example)
+    assert run["outcome"] == "sent", run["message"]
+    kept = sorted(p.name for p in backups.iterdir())
+    assert len(kept) == 2 and kept[0] == "newsletter-20230102-090000.db"
+    copy = sqlite3.connect(backups / kept[1])
+    assert copy.execute("SELECT count(*) FROM deliveries WHERE state = 'sent'").fetchone()[0] == 4
+    copy.close()
