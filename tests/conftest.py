@@ -250,7 +250,19 @@ def run_cli(
 def example(tmp_path: Path) -> Path:
     """A copy of the NATO example in a temporary folder; returns its config path."""
     target = tmp_path / "nato"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("outbox", "*.db", "*.db-*", "*.send-lock", ".newsletter-history", ".newsletter-suppressions", "backups"))
+    shutil.copytree(
+        EXAMPLE,
+        target,
+        ignore=shutil.ignore_patterns(
+            "outbox",
+            "*.db",
+            "*.db-*",
+            "*.send-lock",
+            ".newsletter-history",
+            ".newsletter-suppressions",
+            "backups",
+        ),
+    )
     shutil.copy(ROOT / "subscribers.example.csv", target / "subscribers.csv")
     config = target / "newsletter.toml"
     config.write_text(config.read_text().replace('"../../subscribers.example.csv"', '"subscribers.csv"'))
