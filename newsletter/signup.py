@@ -18,7 +18,6 @@ scheduler.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import contextlib
 import hashlib
@@ -41,7 +40,7 @@ from newsletter.config import Settings
 from newsletter.errors import ConfigError, NewsletterError, SubscriberError
 from newsletter.store import signups as stored
 from newsletter.store.journal import Journal
-from newsletter.subscribers import normalise_email, refuse_when_mirrored, unsubscribe_token
+from newsletter.subscribers import b64url, normalise_email, refuse_when_mirrored, unb64url, unsubscribe_token
 from newsletter.transports import send_note, transport_for
 
 log = logging.getLogger(__name__)
@@ -105,17 +104,9 @@ class Reply:
 # --- tokens --------------------------------------------------------------------------------
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _mac(secret: str, purpose: str, list_name: str, value: str) -> str:
     message = f"{purpose}\0{list_name}\0{value}".encode()
-    return _b64(hmac.new(secret.encode(), message, hashlib.sha256).digest())
+    return b64url(hmac.new(secret.encode(), message, hashlib.sha256).digest())
 
 
 def form_stamp(secret: str, list_name: str, at: float) -> str:
@@ -150,7 +141,7 @@ def confirmation_token(secret: str, list_name: str, email: str, at: float) -> st
     sealed = AESGCM(_link_key(secret, list_name)).encrypt(
         nonce, struct.pack(">Q", int(at * 1000)) + email.encode(), b"confirm"
     )
-    return _b64(nonce + sealed)
+    return b64url(nonce + sealed)
 
 
 def read_confirmation(secret: str, list_name: str, token: str, at: float) -> tuple[str, float] | None:
@@ -158,7 +149,7 @@ def read_confirmation(secret: str, list_name: str, token: str, at: float) -> tup
     if len(token) > 1024:
         return None
     try:
-        raw = _unb64(token)
+        raw = unb64url(token)
         plain = AESGCM(_link_key(secret, list_name)).decrypt(raw[:12], raw[12:], b"confirm")
         email = plain[8:].decode("utf-8")
     except (ValueError, binascii.Error, InvalidTag, UnicodeDecodeError):

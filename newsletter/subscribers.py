@@ -328,24 +328,25 @@ def refuse_when_mirrored(settings: Settings, way: str) -> None:
 # --- unsubscribe tokens -------------------------------------------------------------------
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
+    """base64url without padding: the form every token in a link takes."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _signed(secret: str, purpose: str, list_id: str, email: str) -> str:
     message = f"{purpose}{list_id}\0{email.lower()}".encode()
     mac = hmac.new(secret.encode(), message, hashlib.sha256).digest()
-    return f"{_b64(email.lower().encode())}.{_b64(mac)}"
+    return f"{b64url(email.lower().encode())}.{b64url(mac)}"
 
 
 def _verified(secret: str, purpose: str, list_id: str, token: str) -> str | None:
     try:
         encoded, _mac = token.split(".", 1)
-        email = _unb64(encoded).decode("utf-8")
+        email = unb64url(encoded).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return None
     expected = _signed(secret, purpose, list_id, email)
@@ -366,14 +367,14 @@ def _sealed(secret: str, purpose: str, list_id: str, email: str) -> str:
     # a nonce repeats only with its plaintext, which then reveals nothing new.
     aad, plain = f"{purpose}{list_id}".encode(), email.lower().encode()
     nonce = hmac.new(secret.encode(), b"nonce\0" + aad + b"\0" + plain, hashlib.sha256).digest()[:12]
-    return _b64(nonce + _cipher(secret).encrypt(nonce, plain, aad))
+    return b64url(nonce + _cipher(secret).encrypt(nonce, plain, aad))
 
 
 def _opened(secret: str, purpose: str, list_id: str, token: str) -> str | None:
     if "." in token:  # a link from an issue sent by the first release: the address in base64, signed
         return _verified(secret, purpose, list_id, token)
     try:
-        data = _unb64(token)
+        data = unb64url(token)
         email = _cipher(secret).decrypt(data[:12], data[12:], f"{purpose}{list_id}".encode())
         return email.decode("utf-8")
     except (ValueError, InvalidTag, UnicodeDecodeError):
