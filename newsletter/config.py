@@ -152,6 +152,7 @@ class WebSection(_Section):
     unsubscribe_mailto: str = ""
     signups_per_client_per_hour: Annotated[int, Field(ge=0)] = 10  # by IP address; 0: no limit
     signup_min_seconds: Annotated[float, Field(ge=0)] = 2.0  # a form sent sooner after it was shown: a bot
+    signup_question: bool = False  # the form asks the sum of two small numbers, in words; no third party
 
 
 class Settings(_Section):

@@ -157,7 +157,7 @@ def send(
             back = store.journal.Journal(settings.journal_path).reconcile(engine)
             if back:
                 warnings.append(
-                    f"{back} subscriber(s) left after this database was last saved (a restored backup?): "
+                    f"{back} subscriber(s) left or were erased after this database was last saved (a restored backup?): "
                     "the suppression journal keeps them off the list"
                 )
             store.ledger.enqueue(engine, row.id)

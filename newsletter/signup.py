@@ -3,6 +3,9 @@
     form stamp         "<ms>.<HMAC>": when the form was shown, signed; a form sent sooner than
                        [web] signup_min_seconds after it, with the hidden honeypot field filled,
                        or with a forged stamp is a bot's, and is answered as usual but does nothing
+    question           with [web] signup_question, the form asks the sum of two numbers from one
+                       to ten, written in words; both are drawn from the stamp's signature, so the
+                       server keeps nothing, and a wrong answer shows the form again
     confirmation link  {base_url}/confirm/<token>: AES-GCM (key derived from the secret) of the
                        time of the request and the address, so it is opaque, cannot be altered,
                        and expires after 7 days
@@ -74,11 +77,13 @@ class Verdict(StrEnum):
     PERSON = "person"
     BOT = "bot"  # honeypot filled, sent too fast, or a forged stamp: answered as usual, nothing done
     AGAIN = "again"  # no stamp (a form pasted on another site) or an old one: the form comes back
+    WRONG = "wrong"  # the question's answer is wrong: the form comes back with a new question
 
 
 class Answer(StrEnum):
     THANKS = "thanks"  # the one answer for every address: new, pending, active, suppressed, forgotten
     AGAIN = "again"  # the form again, the address filled in, to be sent from our page
+    WRONG_ANSWER = "wrong-answer"  # the form again: the question was answered wrongly
     INVALID = "invalid"  # an address the person can fix
     CLOSED = "closed"  # [subscribers] mirror = true
     CONFIRMED = "confirmed"
@@ -91,6 +96,7 @@ class Form:
     name: str = ""
     honeypot: str = ""
     stamp: str = ""
+    answer: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +121,16 @@ def form_stamp(secret: str, list_name: str, at: float) -> str:
     return f"{ms}.{_mac(secret, 'signup-form', list_name, ms)}"
 
 
-def judge(secret: str, list_name: str, form: Form, at: float, min_seconds: float) -> Verdict:
+def question(secret: str, list_name: str, stamp: str) -> tuple[int, int]:
+    """The two numbers (1 to 10) whose sum the form with this stamp asks for."""
+    ms = stamp.partition(".")[0]
+    drawn = hmac.new(secret.encode(), f"signup-question\0{list_name}\0{ms}".encode(), hashlib.sha256).digest()
+    return drawn[0] % 10 + 1, drawn[1] % 10 + 1
+
+
+def judge(
+    secret: str, list_name: str, form: Form, at: float, min_seconds: float, asks: bool = False
+) -> Verdict:
     if form.honeypot:
         return Verdict.BOT
     if not form.stamp:
@@ -128,7 +143,11 @@ def judge(secret: str, list_name: str, form: Form, at: float, min_seconds: float
     age = at - int(ms) / 1000
     if age < min_seconds:
         return Verdict.BOT
-    return Verdict.AGAIN if age > FORM_HOURS * 3600 else Verdict.PERSON
+    if age > FORM_HOURS * 3600:
+        return Verdict.AGAIN
+    if asks and form.answer.strip() != str(sum(question(secret, list_name, form.stamp))):
+        return Verdict.WRONG
+    return Verdict.PERSON
 
 
 def _link_key(secret: str, list_name: str) -> bytes:
@@ -228,12 +247,21 @@ class Signups:
     def stamp(self) -> str:
         return form_stamp(self.settings.secret, self.list_name, self.clock())
 
+    def question(self, stamp: str) -> tuple[int, int] | None:
+        """The numbers the form with this stamp asks to add up; None when the form asks nothing."""
+        if not self.settings.web.signup_question:
+            return None
+        return question(self.settings.secret, self.list_name, stamp)
+
     def take(self, form: Form, client: str) -> Reply:
         """Decide one posted form (a database write: the web app runs it in a worker thread)."""
         if self.closed:
             return Reply(Answer.CLOSED)
         at = self.clock()
-        verdict = judge(self.settings.secret, self.list_name, form, at, self.settings.web.signup_min_seconds)
+        web = self.settings.web
+        verdict = judge(
+            self.settings.secret, self.list_name, form, at, web.signup_min_seconds, web.signup_question
+        )
         if verdict == Verdict.BOT:
             return Reply(Answer.THANKS)
         try:
@@ -242,6 +270,8 @@ class Signups:
             return Reply(Answer.INVALID, email=form.email[:320], problem=str(exc))
         if verdict == Verdict.AGAIN:
             return Reply(Answer.AGAIN, email=email)
+        if verdict == Verdict.WRONG:
+            return Reply(Answer.WRONG_ANSWER, email=email)
         done = stored.request(
             self.engine,
             email,

@@ -92,6 +92,7 @@ CONFIRM_HEADERS = {
 SIGNUP_STATUS = {
     Answer.THANKS: 200,
     Answer.AGAIN: 200,
+    Answer.WRONG_ANSWER: 400,
     Answer.INVALID: 400,
     Answer.CLOSED: 403,
     Answer.CONFIRMED: 200,
@@ -147,6 +148,9 @@ PAGE_TEXT: dict[str, dict[str, str]] = {
         "we_send_a_link": "We will email you a link to confirm: nothing is sent until you follow it.",
         "not_an_address": "That is not an email address we can use:",
         "one_more_step": "One more step: check your address and press Subscribe.",
+        "question": "To show you are a person: what is {a} plus {b}? (in digits)",
+        "wrong_answer": "That answer was not right. Please try this new question.",
+        "numbers": "one two three four five six seven eight nine ten",
         "check_inbox": "Check your inbox",
         "almost_done": "Almost done: check your inbox",
         "thanks_opt_in": "If this address can subscribe, an email with a link to confirm is on its way to it. Follow the link within 7 days to receive {name}.",
@@ -204,6 +208,9 @@ PAGE_TEXT: dict[str, dict[str, str]] = {
         "we_send_a_link": "Nous vous enverrons un lien de confirmation : rien n’est envoyé avant que vous le suiviez.",
         "not_an_address": "Cette adresse électronique n’est pas utilisable :",
         "one_more_step": "Encore une étape : vérifiez votre adresse et appuyez sur « S’abonner ».",
+        "question": "Pour montrer que vous êtes une personne : combien font {a} plus {b} ? (en chiffres)",
+        "wrong_answer": "Ce n’est pas la bonne réponse. Essayez avec cette nouvelle question.",
+        "numbers": "un deux trois quatre cinq six sept huit neuf dix",
         "check_inbox": "Consultez votre boîte de réception",
         "almost_done": "Presque terminé : consultez votre boîte de réception",
         "thanks_opt_in": "Si cette adresse peut s’abonner, un courriel avec un lien de confirmation lui a été envoyé. Suivez ce lien dans les 7 jours pour recevoir {name}.",
@@ -336,13 +343,37 @@ class WebApp:
     async def signup_form(self, request: Request) -> Response:
         if self.signups.closed:
             return self.page(request, "signups_closed.html.j2")
+        return self.signup_page(request, 200)
+
+    def signup_page(
+        self,
+        request: Request,
+        status: int,
+        email: str = "",
+        problem: str = "",
+        again: bool = False,
+        wrong: bool = False,
+    ) -> Response:
+        """The form, with a fresh stamp (and, with [web] signup_question, its question in words)."""
+        stamp = self.signups.stamp()
+        asked = self.signups.question(stamp)
+        words = self.text["numbers"].split()
+        ask = self.say("question", a=words[asked[0] - 1], b=words[asked[1] - 1]) if asked else ""
         return self.page(
-            request, "subscribe.html.j2", stamp=self.signups.stamp(), email="", problem="", again=False
+            request,
+            "subscribe.html.j2",
+            status,
+            stamp=stamp,
+            email=email,
+            problem=problem,
+            again=again,
+            wrong=wrong,
+            question=ask,
         )
 
     async def signup(self, request: Request) -> Response:
-        fields = await _form_fields(request, ("email", "name", HONEYPOT, "stamp"))
-        form = Form(fields["email"], fields["name"], fields[HONEYPOT], fields["stamp"])
+        fields = await _form_fields(request, ("email", "name", HONEYPOT, "stamp", "answer"))
+        form = Form(fields["email"], fields["name"], fields[HONEYPOT], fields["stamp"], fields["answer"])
         client = request.client.host if request.client else ""
         reply = await self.write(self.signups.take, form, client)
         if time.time() - self._pruned_at > PRUNE_SECONDS:
@@ -367,15 +398,14 @@ class WebApp:
     def signup_answer(self, request: Request, reply: Reply) -> Response:
         """The page for a reply; its follow-up (an email) runs after the answer is sent."""
         status = SIGNUP_STATUS[reply.answer]
-        if reply.answer in (Answer.AGAIN, Answer.INVALID):
-            response = self.page(
+        if reply.answer in (Answer.AGAIN, Answer.INVALID, Answer.WRONG_ANSWER):
+            response = self.signup_page(
                 request,
-                "subscribe.html.j2",
                 status,
-                stamp=self.signups.stamp(),
                 email=reply.email,
                 problem=reply.problem,
                 again=reply.answer == Answer.AGAIN,
+                wrong=reply.answer == Answer.WRONG_ANSWER,
             )
         else:
             template = {

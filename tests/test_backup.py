@@ -4,8 +4,12 @@ restores; a running `serve` stops answering for a database file that was deleted
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import sqlite3
+import subprocess
+from collections.abc import Iterator
 from email import message_from_bytes
 from pathlib import Path
 
@@ -148,11 +152,13 @@ def test_who_left_after_a_backup_is_not_mailed_after_it_is_restored(
 ) -> None:
     port = served_and_sent(example, monkeypatch)
     copy = Path(cli(example, "backup").stdout.split("backed up to", 1)[1].strip())
-    # After the backup: Grace leaves by the one-click link, Linus through the operator.
+    # After the backup: Grace leaves by the one-click link, Linus through the operator, and Ada
+    # asks to be forgotten.
     url = one_click_url(next(p for p in outbox(example) if b"grace@example.org" in p.read_bytes()))
     with serving(example, port):
         assert httpx.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code == 200
     assert cli(example, "subscribers", "remove", "linus@example.org").returncode == 0
+    assert cli(example, "subscribers", "forget", "ada@example.org", "--yes").returncode == 0
     # The database is lost and the backup, older than both, restored.
     for path in example.parent.glob("newsletter.db*"):
         path.unlink()
@@ -162,6 +168,60 @@ def test_who_left_after_a_backup_is_not_mailed_after_it_is_restored(
     before = set(outbox(example))
     sent = cli(example, "send", "--as-of", "2023-11-24")
     assert sent.returncode == 0, sent.stdout + sent.stderr
-    assert "2 subscriber(s) left after this database was last saved" in " ".join(sent.stderr.split())
+    assert "3 subscriber(s) left or were erased after this database was last saved" in " ".join(
+        sent.stderr.split()
+    )
     got = [message_from_bytes(p.read_bytes())["To"] for p in set(outbox(example)) - before]
-    assert len(got) == 2 and not any("grace" in str(t) or "linus" in str(t) for t in got), got
+    assert len(got) == 1 and not any(who in str(got) for who in ("grace", "linus", "ada")), got
+    # What the backup still held about Ada (her name, her fields, her deliveries) is erased again.
+    shown = cli(example, "subscribers", "show", "ada@example.org").stdout
+    assert "erased on request" in shown and "Lovelace" not in shown
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MB tmpfs of its own (root may mount one here; elsewhere the test is skipped)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.sqlite_only
+def test_a_full_or_read_only_disk_is_one_line_and_loses_nothing(
+    example: Path, small_disk: Path, tmp_path: Path
+) -> None:
+    example.write_text(
+        example.read_text().replace('database = "newsletter.db"', f'database = "{small_disk}/news.db"')
+    )
+    assert cli(example, "send", "--as-of", AS_OF).returncode == 0
+    before = cli(example, "subscribers", "list").stdout
+    many = tmp_path / "many.csv"
+    many.write_text(
+        "email,name\n" + "".join(f"reader{i}@example.org,Reader number {i:06}\n" for i in range(30000))
+    )
+    # The disk fills up, another file taking all but 256 KB: too little for the import.
+    filler = small_disk / "filler"
+    with filler.open("wb", buffering=0) as handle, contextlib.suppress(OSError):
+        while True:
+            handle.write(b"\0" * 4096)
+    os.truncate(filler, filler.stat().st_size - 256 * 1024)
+    full = cli(example, "subscribers", "import", str(many))
+    assert full.returncode == 1 and "Traceback" not in full.stderr, full.stderr
+    assert f"{small_disk}/news.db is full" in " ".join(full.stderr.split())
+    filler.unlink()
+    assert cli(example, "subscribers", "list").stdout == before  # nothing half-written
+    # The same filesystem read-only: a write is refused in one line, the list still reads.
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    refused = cli(example, "subscribers", "add", "new@example.org")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "read-only" in refused.stderr and f"{small_disk}/news.db" in " ".join(refused.stderr.split())
+    subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    assert cli(example, "subscribers", "list").stdout == before
+    imported = cli(example, "subscribers", "import", str(many))
+    assert imported.returncode == 0 and "30000 added" in imported.stdout, imported.stderr

@@ -1,16 +1,23 @@
-"""The list is one truth: the CSV, `subscribers import` and `subscribers add` all add to it and none
+"""The list is one truth: the CSV, `subscribers import`, `subscribers add` and the signup form all add to it and none
 removes what another added (unless the operator chose mirror mode); one person's data can be shown
 and erased, and an erased address never comes back."""
 
 from __future__ import annotations
 
-from email import message_from_bytes
+import re
+import time
+from email import message_from_bytes, policy
 from pathlib import Path
 
-from conftest import run_cli
+import httpx
+import pytest
+from conftest import free_port, run_cli
+from test_web import SECRET, serving
 
 from newsletter import store
+from newsletter.compose import list_id
 from newsletter.config import load_settings
+from newsletter.signup import form_stamp
 
 AS_OF, NEXT = "2023-11-17", "2023-11-24"
 NEXT_WEEK_STORY = (
@@ -33,7 +40,28 @@ def cli(example: Path, *args: str):  # type: ignore[no-untyped-def]
     return run_cli("--config", str(example), *args)
 
 
-def test_csv_import_and_add_subscribers_all_get_the_next_issue(example: Path, tmp_path: Path) -> None:
+def test_csv_import_add_and_form_subscribers_all_get_the_next_issue(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A signup through serve's form, confirmed by the emailed link.
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    port = free_port()
+    example.write_text(example.read_text().replace("http://127.0.0.1:8025", f"http://127.0.0.1:{port}"))
+    settings = load_settings(example)
+    with serving(example, port) as base:
+        stamp = form_stamp(SECRET, list_id(settings), time.time() - 10)
+        form = {"email": "grace.hopper@example.org", "name": "Grace H.", "stamp": stamp}
+        assert httpx.post(f"{base}/subscribe", data=form, timeout=30).status_code == 200
+        deadline = time.monotonic() + 30
+        while not (example.parent / "outbox" / "new").exists() or not recipients(example):
+            assert time.monotonic() < deadline, "no confirmation email"
+            time.sleep(0.05)
+        (mail,) = (example.parent / "outbox" / "new").iterdir()
+        body = message_from_bytes(mail.read_bytes(), policy=policy.default).get_body(("plain",))
+        link = re.search(r"http://\S+/confirm/\S+", body.get_content())  # type: ignore[union-attr]
+        assert link
+        assert httpx.post(link[0], timeout=30).status_code == 200
+    clear_outbox(example)
     more = tmp_path / "more.csv"
     more.write_text("email,name\nbarbara@example.org,Barbara Liskov\nedsger@example.org,Edsger Dijkstra\n")
     imported = cli(example, "subscribers", "import", str(more))
@@ -43,15 +71,15 @@ def test_csv_import_and_add_subscribers_all_get_the_next_issue(example: Path, tm
     sent = cli(example, "send", "--as-of", AS_OF)
     assert sent.returncode == 0, sent.stdout + sent.stderr
     got = recipients(example)
-    assert len(got) == 7  # the CSV's four, two imported, one added
-    assert any("barbara@" in r for r in got) and any("alan@" in r for r in got)
+    assert len(got) == 8  # the CSV's four, two imported, one added, one signed up
+    assert all(any(who in r for r in got) for who in ("barbara@", "alan@", "grace.hopper@", "ada@"))
     listed = cli(example, "subscribers", "list", "--status", "removed")
     assert "barbara" not in listed.stdout and "alan" not in listed.stdout
     engine = store.open_engine(load_settings(example).database_url)
     sources = {s.email: s.source for s in store.subscribers.iterate(engine)}
     engine.dispose()
     assert sources["barbara@example.org"] == "import" and sources["alan@example.org"] == "add"
-    assert sources["ada@example.org"] == "csv"
+    assert sources["ada@example.org"] == "csv" and sources["grace.hopper@example.org"] == "form"
 
 
 def test_a_row_deleted_from_the_csv_stops_mail_only_in_mirror_mode(example: Path) -> None:

@@ -64,12 +64,14 @@ class Site:
         honeypot: str = "",
         client: str | None = None,
         http: httpx.Client | None = None,
+        answer: str = "",
     ) -> httpx.Response:
         fields = {
             "email": email,
             "name": name,
             "website": honeypot,
             "stamp": self.stamp() if stamp is None else stamp,
+            "answer": answer,
         }
         headers = {"X-Forwarded-For": client or a_client()}
         return (http or httpx).post(f"{self.url}/subscribe", data=fields, headers=headers, timeout=30)
@@ -247,6 +249,35 @@ def test_a_form_posted_from_another_site_without_a_stamp_comes_back_to_be_sent_f
     stamp = re.search(r'name="stamp" value="([^"]+)"', answer.text)
     assert stamp and stamp[1]
     assert site.counts()["requests"] == 0 and site.row("pasted@example.org") is None
+
+
+WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+def solve(page: str) -> tuple[str, str]:
+    """(stamp, answer) as a person reads them off the page."""
+    stamp = re.search(r'name="stamp" value="([^"]+)"', page)
+    asked = re.search(r"what is (\w+) plus (\w+)\?", page)
+    assert stamp and asked, page
+    return stamp[1], str(WORDS.index(asked[1]) + WORDS.index(asked[2]) + 2)
+
+
+def test_the_optional_question_lets_people_in_and_keeps_wrong_answers_out(make_site: SiteMaker) -> None:
+    site = make_site(web="signup_question = true\nsignup_min_seconds = 0")
+    page = httpx.get(f"{site.url}/subscribe").text
+    stamp, answer = solve(page)
+    for wrong in ("", str(int(answer) + 1), "eleventy"):
+        refused = site.sign_up("person@example.org", stamp=stamp, answer=wrong)
+        assert refused.status_code == 400 and "That answer was not right" in refused.text
+        assert 'value="person@example.org"' in refused.text
+        assert solve(refused.text)[0] != stamp  # a new question each time
+    assert site.counts()["requests"] == 0 and site.mails() == []
+    taken = site.sign_up("person@example.org", stamp=stamp, answer=answer)
+    assert taken.status_code == 200 and "check your inbox" in taken.text
+    (message,) = site.wait_for_mails(1)
+    assert message["To"] == "person@example.org"
+    # Without the setting, the form asks nothing.
+    assert "plus" not in httpx.get(f"{make_site().url}/subscribe").text
 
 
 def test_an_invalid_address_gets_a_clear_message(site: Site) -> None:

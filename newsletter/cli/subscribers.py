@@ -172,7 +172,7 @@ def forget(ctx: click.Context, email: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"erase everything stored about {email}?", abort=True)
     erased = store.subscribers.forget(engine, email)
-    store.journal.Journal(settings.journal_path).add([email.strip()])
+    store.journal.Journal(settings.journal_path).forget([email.strip()])
     console.print(
         f"erased {email}; a keyed hash keeps it off the list"
         if erased

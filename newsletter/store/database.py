@@ -66,6 +66,9 @@ def open_engine(url: str, *, history: Path | None = None) -> Engine:
             refuse_if_lost(history, url)
         migrate(engine)
     except SQLAlchemyError as exc:
+        known = _specific(exc, url)
+        if known is not None:
+            raise known from exc
         reason = getattr(exc, "orig", None) or exc
         raise StoreError(
             f"cannot open the database {_shown(url)}: {exc.__class__.__name__}: {reason}".strip(),
@@ -126,6 +129,40 @@ def _shown(url: str) -> str:
 def explain(exc: SQLAlchemyError, url: str) -> StoreError:
     """A database error as one line naming the database and what to do (the transaction it broke
     was rolled back: nothing is half-written)."""
+    known = _specific(exc, url)
+    if known is not None:
+        return known
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    return StoreError(
+        f"the database {_shown(url)} failed: {exc.__class__.__name__}: {reason}",
+        hint="check that the database server is running and reachable, then run again",
+    )
+
+
+def _folder(url: str) -> os.statvfs_result | None:
+    """The filesystem holding a SQLite file (None for a server's database)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    try:
+        return os.statvfs(os.path.dirname(os.path.abspath(url.removeprefix("sqlite:///"))) or ".")
+    except OSError:
+        return None
+
+
+def _disk_is_full(url: str) -> bool:
+    """SQLite reports a full disk as "disk I/O error" when it cannot grow its -shm file."""
+    found = _folder(url)
+    return found is not None and found.f_bavail * found.f_frsize < 1 << 20
+
+
+def _read_only_disk(url: str) -> bool:
+    """SQLite reports a read-only filesystem as "unable to open database file" (no -shm file)."""
+    found = _folder(url)
+    return found is not None and bool(found.f_flag & os.ST_RDONLY)
+
+
+def _specific(exc: SQLAlchemyError, url: str) -> StoreError | None:
+    """A locked, read-only or full database, said in one line; None for any other failure."""
     reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
     lowered = reason.lower()
     where = _shown(url)
@@ -134,20 +171,22 @@ def explain(exc: SQLAlchemyError, url: str) -> StoreError:
             f"the database {where} is locked by another process (waited 30 s): {reason}",
             hint="wait for the other command to finish (a send, a backup, a sqlite3 shell), then run again",
         )
-    if "readonly" in lowered or "read-only" in lowered or "permission denied" in lowered:
+    if (
+        "readonly" in lowered
+        or "read-only" in lowered
+        or "permission denied" in lowered
+        or ("unable to open" in lowered and _read_only_disk(url))
+    ):
         return StoreError(
             f"the database {where} is read-only for this user: {reason}",
             hint="give this user write access to the file and its folder (SQLite writes a -wal file beside it)",
         )
-    if "full" in lowered or "no space" in lowered:
+    if "full" in lowered or "no space" in lowered or ("disk i/o" in lowered and _disk_is_full(url)):
         return StoreError(
             f"the disk holding the database {where} is full: {reason}",
             hint="free some space, then run again; nothing of the failed step was recorded",
         )
-    return StoreError(
-        f"the database {where} failed: {exc.__class__.__name__}: {reason}",
-        hint="check that the database server is running and reachable, then run again",
-    )
+    return None
 
 
 def revision(conn: Connection) -> str | None:
