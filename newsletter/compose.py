@@ -36,7 +36,7 @@ from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.models import RenderedIssue, Subscriber
 from newsletter.render.tokens import TOKEN, field_name
-from newsletter.subscribers import unsubscribe_token
+from newsletter.subscribers import unsubscribe_token, verp_address, verp_token
 
 # C0 controls (CR and LF among them), DEL, C1 controls, and Unicode line/paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -94,6 +94,13 @@ def list_id(settings: Settings) -> str:
     domain = sender_domain(settings)
     slug = re.sub(r"[^a-z0-9]+", "-", settings.newsletter.name.lower()).strip("-") or "newsletter"
     return f"{slug}.{domain}"
+
+
+def message_id(secret: str, period_key: str, email: str, domain: str) -> str:
+    """Stable per issue and subscriber: a resent message carries the same Message-ID, and a bounce
+    that quotes it and the address maps back to one message."""
+    digest = hashlib.sha256(f"{secret}\0{period_key}\0{email.lower()}".encode()).hexdigest()[:20]
+    return f"<{period_key}.{digest}@{domain}>"
 
 
 def sender_domain(settings: Settings) -> str:
@@ -250,6 +257,7 @@ class Composer:
         self.domain = sender_domain(settings)
         self.secret = settings.secret
         self.base_url = settings.web.base_url.rstrip("/")
+        self.return_path, self.verp = settings.delivery.return_path, settings.delivery.verp
         mailto = settings.web.unsubscribe_mailto or parseaddr(settings.sender.from_)[1]
         self.mailto = f"mailto:{mailto}?subject=unsubscribe" if mailto else ""
         self.html = _Template(rendered.html, escape=True)
@@ -270,15 +278,20 @@ class Composer:
         self._canonical = {name: _relaxed(name, value) + b"\r\n" for name, value in fixed}
         self._date = ("", 0)
 
+    def envelope_sender(self, delivery_id: int, default: str) -> str:
+        """The envelope sender (MAIL FROM) of one message: with [delivery] return_path and verp,
+        an address naming its ledger row, so a bounce maps back to exactly one message."""
+        if not self.return_path:
+            return default
+        if not self.verp:
+            return self.return_path
+        return verp_address(self.return_path, verp_token(self.secret, self.list_id, delivery_id))
+
     def unsubscribe_url(self, email: str) -> str:
         return f"{self.base_url}/unsubscribe/{unsubscribe_token(self.secret, self.list_id, email)}"
 
     def message_id(self, email: str) -> str:
-        """Stable per issue and subscriber: a resent message carries the same Message-ID."""
-        digest = hashlib.sha256(f"{self.secret}\0{self.period_key}\0{email.lower()}".encode()).hexdigest()[
-            :20
-        ]
-        return f"<{self.period_key}.{digest}@{self.domain}>"
+        return message_id(self.secret, self.period_key, email, self.domain)
 
     def values(self, subscriber: Subscriber) -> dict[str, str]:
         name = clean_header(subscriber.name)

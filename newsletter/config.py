@@ -137,6 +137,31 @@ class DeliverySection(_Section):
     dkim_key: str = ""
     dkim_selector: str = ""
     dkim_domain: str = ""
+    # Where bounces go (the envelope sender); empty: From's address. With verp, each message's
+    # envelope sender is local+<token>@domain, naming its ledger row.
+    return_path: str = ""
+    verp: bool = True
+
+
+class BouncesSection(_Section):
+    """The mailbox [delivery] return_path delivers to, read by `newsletter bounces` and the daemon."""
+
+    mailbox: Literal["", "imap", "maildir"] = ""  # empty: nothing is read
+    maildir: str = "bounces"
+    host: str = ""
+    port: Annotated[int, Field(ge=1, le=65535)] = 993
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str = ""
+    password_env: str = "NEWSLETTER_BOUNCES_PASSWORD"
+    tls_verify: bool = True
+    tls_ca_file: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"  # notifications about our mail are moved here, never deleted
+    every_minutes: Annotated[float, Field(gt=0)] = 10.0  # how often the daemon reads the mailbox
+    transient_limit: Annotated[int, Field(ge=1)] = (
+        3  # transient bounces in this many issues in a row suppress
+    )
+    webhook_secret_env: str = "NEWSLETTER_WEBHOOK_SECRET"  # unset: serve has no feedback webhook
 
 
 class ScheduleSection(_Section):
@@ -163,6 +188,7 @@ class Settings(_Section):
     issue: IssueSection = IssueSection()
     subscribers: SubscribersSection = SubscribersSection()
     delivery: DeliverySection = DeliverySection()
+    bounces: BouncesSection = BouncesSection()
     schedule: ScheduleSection = ScheduleSection()
     web: WebSection = WebSection()
     # Folder of the config file; relative paths in the settings are relative to it.

@@ -43,6 +43,19 @@ class SubscriberStatus(StrEnum):
 SUPPRESSED = (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED)
 
 
+class FeedbackKind(StrEnum):
+    """What came back about one message after it was sent."""
+
+    PERMANENT = "permanent"  # a bounce: 5.x.x, the address does not take mail
+    TRANSIENT = "transient"  # a bounce: 4.x.x (mailbox full, delayed); counted, suppressed after N in a row
+    COMPLAINT = "complaint"  # an ARF feedback report: the person marked it as spam
+    AUTOREPLY = "autoreply"  # out of office, vacation: never counted as a bounce
+    UNSUBSCRIBE = "unsubscribe"  # the person followed the issue's unsubscribe link
+
+
+BOUNCES = (FeedbackKind.PERMANENT, FeedbackKind.TRANSIENT)
+
+
 class RunOutcome(StrEnum):
     """What a send (by hand or scheduled) ended with, as the runs table and `status` say it."""
 

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import ConflictingIdError
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
@@ -47,6 +48,7 @@ from newsletter import pipeline, store
 from newsletter.collect import period_for
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, NewsletterError
+from newsletter.feedback import read_mailbox
 from newsletter.models import IssueState, RunOutcome
 from newsletter.store import backup
 from newsletter.transports import send_note
@@ -54,6 +56,7 @@ from newsletter.transports import send_note
 log = logging.getLogger(__name__)
 
 WEEKLY_JOB = "newsletter-weekly"
+BOUNCES_JOB = "newsletter-bounces"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WHEN = re.compile(r"^\s*(?P<days>[a-z,\-\s]+?)\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*$", re.IGNORECASE)
@@ -172,6 +175,12 @@ def followup_job(period_key: str, attempt: int, reason: str) -> None:
         _daemon.run(period_key=period_key, attempt=attempt, reason=reason)
 
 
+def bounces_job() -> None:
+    """Every [bounces] every_minutes: read the bounce mailbox."""
+    if _daemon is not None:
+        _daemon.read_bounces()
+
+
 def followup_id(period_key: str) -> str:
     return f"newsletter-followup-{period_key}"
 
@@ -209,9 +218,11 @@ class Daemon:
         self._stop_requested = False
         self._jobs = SQLAlchemyJobStore(engine=engine, tablename=store.runs.JOB_TABLE)
         self.scheduler = _Scheduler(
-            jobstores={"default": self._jobs},
-            # One run at a time in this process; other processes are kept out by the send lock.
-            executors={"default": ThreadPoolExecutor(1)},
+            # The bounce mailbox's job is planned anew at each start: it lives in memory only.
+            jobstores={"default": self._jobs, "memory": MemoryJobStore()},
+            # One run at a time in this process; other processes are kept out by the send lock. The
+            # bounce mailbox is read on a thread of its own, so a long send does not delay it.
+            executors={"default": ThreadPoolExecutor(1), "feedback": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": self.grace},
             timezone=settings.zone,
         )
@@ -228,6 +239,21 @@ class Daemon:
         self.scheduler.start(paused=True)
         existed = self._ensure_weekly(notes)
         self._plan_followups(existed, notes)
+        if self.settings.bounces.mailbox:
+            self.scheduler.add_job(
+                bounces_job,
+                "interval",
+                minutes=self.settings.bounces.every_minutes,
+                id=BOUNCES_JOB,
+                name="read the bounce mailbox",
+                jobstore="memory",
+                executor="feedback",
+                next_run_time=datetime.now(self.settings.zone),
+                replace_existing=True,
+            )
+            notes.append(
+                f"reading the bounce mailbox every {self.settings.bounces.every_minutes:g} minute(s)"
+            )
         self.scheduler.resume()
         for note in notes:
             log.info(note)
@@ -364,6 +390,27 @@ class Daemon:
         log.warning(text)
         run_id = store.runs.start(self.engine, "schedule")
         store.runs.finish(self.engine, run_id, RunOutcome.MISSED, text)
+
+    # -- the bounce mailbox
+
+    def read_bounces(self) -> None:
+        """Read the bounce mailbox once; a failure is logged (the next reading tries again), never fatal."""
+        try:
+            found = read_mailbox(self.settings, self.engine)
+        except NewsletterError as exc:
+            log.warning(
+                "cannot read the bounce mailbox: %s%s", exc.message, f" ({exc.hint})" if exc.hint else ""
+            )
+            return
+        except SQLAlchemyError as exc:
+            log.warning("cannot record bounces: %s", exc)
+            return
+        if found.moved or found.suppressed:
+            log.info(
+                "bounce mailbox: %d notification(s) recorded, %d address(es) suppressed",
+                found.moved,
+                len(found.suppressed),
+            )
 
     # -- one run
 

@@ -13,17 +13,21 @@ Unsubscribe tokens live here too: they are how a subscriber leaves the list.
 from __future__ import annotations
 
 import base64
+import binascii
 import csv
 import functools
 import hashlib
 import hmac
 import io
 import json
+import re
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine
@@ -31,7 +35,7 @@ from sqlalchemy import Engine
 from newsletter import store
 from newsletter.config import Settings
 from newsletter.errors import SubscriberError
-from newsletter.models import Subscriber, SubscriberStatus
+from newsletter.models import FeedbackKind, Subscriber, SubscriberStatus
 
 EMAIL_COLUMNS = ("email", "email address", "e-mail", "e-mail address", "mail")
 NAME_COLUMNS = ("name", "full name")
@@ -300,9 +304,18 @@ def sync(
 
 def unsubscribe_address(settings: Settings, engine: Engine, email: str, cause: str) -> bool:
     """Put an address on the suppression list, in the database and in the journal beside the config
-    (which outlives a restore of an older database); True when the database changed."""
+    (which outlives a restore of an older database); True when the database changed. The unsubscribe
+    counts against the last issue sent to the address (`newsletter report`)."""
     changed = store.subscribers.unsubscribe(engine, email, cause)
     store.journal.Journal(settings.journal_path).add([email])
+    if changed:
+        row = store.subscribers.get(engine, email)
+        if row is not None:
+            issue = store.feedback.last_issue_sent_to(engine, row.id)
+            target = store.feedback.Target(row.id, issue, row.email)
+            store.feedback.take(
+                engine, target, FeedbackKind.UNSUBSCRIBE, diagnostic=cause, via="link", ref=None
+            )
     return changed
 
 
@@ -354,6 +367,50 @@ def _verified(secret: str, purpose: str, list_id: str, token: str) -> str | None
 
 
 @functools.lru_cache(maxsize=8)
+# --- the envelope sender ------------------------------------------------------------------
+
+
+def _verp_key(secret: str, list_id: str) -> bytes:
+    return hmac.new(secret.encode(), f"newsletter verp key\0{list_id}".encode(), hashlib.sha256).digest()
+
+
+def verp_token(secret: str, list_id: str, delivery_id: int) -> str:
+    """The ledger row's id and 8 bytes of its MAC, encrypted as one AES block: opaque, unforgeable,
+    and 26 base32 characters, so the whole local part stays under 64 and survives a server that
+    lower-cases it. One block of AES is a keyed permutation; no mode or nonce is needed."""
+    plain = struct.pack(">Q", delivery_id)
+    plain += hmac.new(_verp_key(secret, list_id), b"mac" + plain, hashlib.sha256).digest()[:8]
+    encryptor = Cipher(algorithms.AES(_verp_key(secret, list_id)), modes.ECB()).encryptor()
+    return base64.b32encode(encryptor.update(plain) + encryptor.finalize()).decode().rstrip("=").lower()
+
+
+def read_verp_token(secret: str, list_id: str, token: str) -> int | None:
+    """The ledger row id a token names; None for a forged or altered one."""
+    try:
+        raw = base64.b32decode(token.upper() + "======")
+    except (ValueError, binascii.Error):
+        return None
+    if len(raw) != 16:
+        return None
+    decryptor = Cipher(algorithms.AES(_verp_key(secret, list_id)), modes.ECB()).decryptor()
+    plain = decryptor.update(raw) + decryptor.finalize()
+    mac = hmac.new(_verp_key(secret, list_id), b"mac" + plain[:8], hashlib.sha256).digest()[:8]
+    if not hmac.compare_digest(mac, plain[8:]):
+        return None
+    return int(struct.unpack(">Q", plain[:8])[0])
+
+
+def verp_address(return_path: str, token: str) -> str:
+    local, _, domain = return_path.rpartition("@")
+    return f"{local}+{token}@{domain}"
+
+
+def verp_pattern(return_path: str) -> re.Pattern[str]:
+    """Finds the token in any address made from ``return_path`` (case-insensitively)."""
+    local, _, domain = return_path.rpartition("@")
+    return re.compile(rf"{re.escape(local)}\+([a-z2-7]{{26}})@{re.escape(domain)}", re.IGNORECASE)
+
+
 def _cipher(secret: str) -> AESGCM:
     key = hmac.new(secret.encode(), b"newsletter link key v2", hashlib.sha256).digest()
     return AESGCM(key)

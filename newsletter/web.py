@@ -13,6 +13,9 @@
     GET  /confirm/{token}       a page whose script confirms by a POST on load (a button without
                                 scripts): a mail scanner's GET confirms nothing
     POST /confirm/{token}       confirms the signup: the address gets the next issue
+    POST /webhooks/feedback     a bounce or complaint reported by a relay or a script (JSON, with
+                                ``Authorization: Bearer $NEWSLETTER_WEBHOOK_SECRET``); 404 when that
+                                variable is unset
     GET  /healthz               "ok", for the proxy in front
 
 A forged, altered or truncated token gets 400 and changes nothing. Database writes run in a
@@ -23,18 +26,22 @@ pages are relative, so the app works behind a proxy at any path.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import hmac
 import html
 import logging
+import os
 import time
 from collections.abc import Callable
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
 import jinja2
 from markupsafe import Markup
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -42,14 +49,15 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from newsletter import store
 from newsletter.compose import list_id
 from newsletter.config import Settings
 from newsletter.errors import StoreError
-from newsletter.models import IssueState, SubscriberStatus
+from newsletter.feedback import report_one
+from newsletter.models import FeedbackKind, IssueState, SubscriberStatus
 from newsletter.render.templates import default_templates
 from newsletter.render.tokens import TOKEN
 from newsletter.signup import HONEYPOT, Answer, Form, Reply, Signups, read_confirmation
@@ -335,6 +343,46 @@ class WebApp:
                 changed = True  # pressed twice: already back
         return self.page(request, "resubscribed.html.j2", email=email, changed=changed, status=status)
 
+    # --- feedback ---------------------------------------------------------------------------
+
+    async def feedback_webhook(self, request: Request) -> Response:
+        secret = os.environ.get(self.settings.bounces.webhook_secret_env, "")
+        if not secret:
+            raise HTTPException(404)
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return JSONResponse({"error": "wrong or missing Authorization: Bearer <secret>"}, 401)
+        try:
+            hook = WebhookReport.model_validate_json(await request.body())
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()
+            )
+            return JSONResponse({"error": problems}, 400)
+        kind = (
+            FeedbackKind.COMPLAINT
+            if hook.type == "complaint"
+            else (FeedbackKind.PERMANENT if hook.permanent else FeedbackKind.TRANSIENT)
+        )
+        found = await self.write(
+            functools.partial(
+                report_one,
+                self.settings,
+                self.engine,
+                kind=kind,
+                email=hook.email,
+                return_path=hook.return_path,
+                message_id_=hook.message_id,
+                status=hook.status,
+                diagnostic=hook.diagnostic,
+                ref=hook.id or None,
+            )
+        )
+        if found is None:
+            return JSONResponse({"matched": False, "error": "it names none of our messages"}, 200)
+        suppressed = [{"email": e, "status": s} for e, s in found.suppressed]
+        return JSONResponse({"matched": True, "duplicate": found.seen_before > 0, "suppressed": suppressed})
+
     async def unsubscribe_help(self, request: Request) -> Response:
         return self.page(request, "unsubscribe_help.html.j2")
 
@@ -495,6 +543,27 @@ async def _healthz(_request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+class WebhookReport(BaseModel):
+    """What a relay or a script reports: an address (with the Message-ID or return path of the
+    message when it has them), or only the return path (VERP) of the message that bounced."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["bounce", "complaint"]
+    email: str = ""
+    permanent: bool = True  # a bounce: 5.x.x (true) or 4.x.x (false)
+    status: str = ""
+    diagnostic: str = ""
+    message_id: str = ""
+    return_path: str = ""
+    id: str = ""  # the report's own identity: a retried call is counted once
+
+    @model_validator(mode="after")
+    def names_a_message(self) -> WebhookReport:
+        if not self.email and not self.return_path:
+            raise ValueError("give email (the address that bounced or complained) or return_path")
+        return self
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     """The Starlette app for one newsletter (opens its database unless ``engine`` is given)."""
     web = WebApp(settings, engine or store.open_engine(settings.database_url, history=settings.history_path))
@@ -510,6 +579,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         Route("/subscribe", web.signup, methods=["POST"]),
         Route("/confirm/{token}", web.confirm_form, methods=["GET"]),
         Route("/confirm/{token}", web.confirm, methods=["POST"]),
+        Route("/webhooks/feedback", web.feedback_webhook, methods=["POST"]),
         Route("/healthz", _healthz, methods=["GET"]),
     ]
     handlers: dict[Any, Callable[..., Any]] = {404: web.error_page, 503: web.error_page}

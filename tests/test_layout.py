@@ -26,6 +26,8 @@ ORDER = [
     "transports",
     "signup",
     "deliver",
+    "feedback",
+    "report",
     "pipeline",
     "starter",
     "schedule",

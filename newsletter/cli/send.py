@@ -14,6 +14,7 @@ from newsletter.cli.progress import SendProgress
 from newsletter.cli.schedule import scheduled_lines
 from newsletter.models import DeliveryState, IssueState, RunOutcome
 from newsletter.pipeline import send
+from newsletter.report import figures
 
 
 @click.command("send")
@@ -94,6 +95,11 @@ def status(ctx: click.Context, failed: bool) -> None:
             f"[yellow]source failing {feed['failures']} runs in a row:[/] {feed['source']}: "
             f"{feed['last_error']}"
         )
+    sent = figures(engine)
+    if sent:
+        console.print(sent[0].line(), markup=False, soft_wrap=True)
+        for line in sent[0].warnings:
+            console.print(f"[yellow]warning:[/] {line}")
     run = store.runs.last(engine)
     if run:
         console.print(

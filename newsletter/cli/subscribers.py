@@ -11,6 +11,7 @@ from rich.table import Table
 
 from newsletter import store
 from newsletter.cli.common import console, err_console, open_store, settings_from, warn
+from newsletter.errors import SubscriberError
 from newsletter.models import SubscriberStatus
 from newsletter.subscribers import (
     add_subscriber,
@@ -155,10 +156,45 @@ def show(ctx: click.Context, email: str) -> None:
             markup=False,
             soft_wrap=True,
         )
+    for n in store.feedback.of_subscriber(engine, row.id):
+        about = f"issue {n['period_key']}" if n["period_key"] else "no issue"
+        words = f" {n['status']}" if n["status"] else ""
+        console.print(
+            f"{_when(n['received_at'])} {n['kind']}{words} ({about}, via {n['via']}): {n['diagnostic'] or '-'}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M %Z}" if moment else "-"
+
+
+@subscribers.command()
+@click.argument("email")
+@click.pass_context
+def restore(ctx: click.Context, email: str) -> None:
+    """Undo a wrong bounce: EMAIL gets mail again (an unsubscribe or a complaint is the person's own, and stays)."""
+    settings = settings_from(ctx)
+    engine = open_store(settings)
+    row = store.subscribers.get(engine, email)
+    if row is None:
+        raise SubscriberError(
+            f"{email} is not on the list", hint="`newsletter subscribers add` adds an address"
+        )
+    if row.status != SubscriberStatus.BOUNCED:
+        raise SubscriberError(
+            f"{email} is {row.status} ({row.cause}), not bounced: restore undoes only a bounce",
+            hint="only the person can come back after unsubscribing or complaining: through the signup form "
+            "or the resubscribe link",
+        )
+    store.subscribers.set_status(
+        engine, email, SubscriberStatus.ACTIVE, f"restored by the operator after: {row.cause}"
+    )
+    store.journal.Journal(settings.journal_path).allow([email])
+    console.print(
+        f"restored {email}: it gets the next issue (it had {row.cause})", markup=False, soft_wrap=True
+    )
 
 
 @subscribers.command()

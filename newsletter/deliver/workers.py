@@ -45,7 +45,7 @@ def run_job(composer: Composer, transport: Transport, sender: str, job: Job) -> 
     row_id, email, name, fields = job
     try:
         data = composer.compose(Subscriber(email, name, json.loads(fields or "{}")))
-        result = transport.send(sender, email, data)
+        result = transport.send(composer.envelope_sender(row_id, sender), email, data)
     except Exception as exc:  # a bug must not lose the row: it is retried, and errors in a row pause
         result = DeliveryResult(DeliveryState.DEFERRED, 0, f"internal error: {exc!r}")
     return row_id, str(result.state), result.code, result.reply  # plain str: cheaper to pickle

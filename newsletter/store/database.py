@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter.errors import StoreError
 
-HEAD = "0004"  # the newest migration; a test checks it against migrations/versions/
+HEAD = "0005"  # the newest migration; a test checks it against migrations/versions/
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

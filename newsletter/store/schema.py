@@ -100,6 +100,22 @@ signup_requests = Table(
     Column("mailed", Boolean, nullable=False),
 )
 
+# What came back after a send (bounces, complaints, auto-replies, unsubscribes from an issue's links),
+# per subscriber and issue. `subscribers forget` keeps the row, for the issue's counts, but erases who.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), index=True),
+    Column("issue_id", Integer, ForeignKey("issues.id"), index=True),
+    Column("kind", String(16), nullable=False),  # models.FeedbackKind
+    Column("status", String(16), nullable=False, default=""),  # the enhanced status code, e.g. 5.1.1
+    Column("diagnostic", Text, nullable=False, default=""),  # the server's words
+    Column("via", String(16), nullable=False),  # mailbox | webhook | link
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("ref", String(255), unique=True),  # the notification's identity: read twice, counted once
+)
+
 # Facts about the database itself: its identity, the key of the hashes above.
 meta = Table(
     "meta",

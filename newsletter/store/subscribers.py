@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from newsletter.errors import StoreError
 from newsletter.models import SUPPRESSED, Subscriber, SubscriberStatus
 from newsletter.store.database import aware, insert_ignoring_duplicates, now
+from newsletter.store.feedback import erase as erase_feedback
 from newsletter.store.schema import deliveries, forgotten, issues, meta, subscribers
 
 ACTIVE = SubscriberStatus.ACTIVE
@@ -323,6 +324,7 @@ def forget(engine: Engine, email: str) -> bool:
     with engine.begin() as conn:
         row = conn.execute(select(subscribers.c.id).where(subscribers.c.email == email)).first()
         if row is not None:
+            erase_feedback(conn, row.id)
             conn.execute(delete(deliveries).where(deliveries.c.subscriber_id == row.id))
             conn.execute(delete(subscribers).where(subscribers.c.id == row.id))
         digest = keyed_hash(_hash_key(conn), email)
