@@ -131,7 +131,7 @@ def html_page(name: str, rows: list[Figures]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#1f2933}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border-bottom:1px solid #d9e2ec;padding:4px 10px;"
-        "text-align:right}td:first-child,th:first-child{text-align:left}.warn{color:#a61b1b}"
+        "text-align:right}td:first-child,th:first-child{text-align:left;white-space:nowrap}.warn{color:#a61b1b}"
         "svg{max-width:100%;height:auto}</style></head><body>"
         f"<h1>{html.escape(name)}: what each issue did</h1>"
         f"{chart(rows) if rows else '<p>No issue has been sent yet.</p>'}"
@@ -149,6 +149,7 @@ def chart(rows: list[Figures]) -> str:
 
     matplotlib.use("Agg")  # no display here
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     keys = [f.period_key for f in rows]
     x = list(range(len(rows)))
@@ -167,11 +168,12 @@ def chart(rows: list[Figures]) -> str:
         for label, values, colour, offset in bars:
             bottom.bar([i + offset for i in x], values, width, label=label, color=colour)
         bottom.set_ylabel("addresses")
-        bottom.legend(loc="upper left", frameon=False)
+        bottom.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False)
         bottom.set_xticks(
             x, keys, rotation=45 if len(keys) > 8 else 0, ha="right" if len(keys) > 8 else "center"
         )
         for axes in (top, bottom):
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
             axes.spines[["top", "right"]].set_visible(False)
             axes.grid(axis="y", color="#e4e7eb")
         figure.tight_layout()

@@ -19,6 +19,7 @@ from newsletter import store
 from newsletter.compose import list_id
 from newsletter.config import load_settings
 from newsletter.models import SubscriberStatus
+from newsletter.render.browser import Browser
 
 AS_OF, NEXT, AFTER = "2023-11-17", "2023-11-24", "2023-12-01"
 RETURN_PATH = "bounces@news.example.org"
@@ -309,3 +310,39 @@ def test_without_a_secret_the_webhook_does_not_exist(example: Path, monkeypatch:
             ).status_code
             == 404
         )
+
+
+def test_the_html_report_charts_each_issue_in_a_real_browser(example: Path, tmp_path: Path) -> None:
+    folder = with_bounces(example)
+    name = list_id(load_settings(example))
+    feed = example.parent / "feed.xml"
+    for n, (as_of, story) in enumerate(((AS_OF, ""), (NEXT, NEXT_WEEK_STORY))):
+        if story:
+            feed.write_text(feed.read_text().replace("<item>", story + "<item>", 1))
+            clear_outbox(example)
+        assert cli(example, "send", "--as-of", as_of).returncode == 0
+        sent = sent_to(example)
+        who = ("ada@example.org", "grace@example.org")[n]
+        drop(folder, postfix_dsn(who, sent[who], name, "5.1.1", "550 5.1.1 unknown user", n))
+        assert cli(example, "bounces").returncode == 0
+    page = tmp_path / "report.html"
+    written = cli(example, "report", "--html", str(page))
+    assert written.returncode == 0 and "2 issue(s)" in written.stdout, written.stderr
+    assert "bounces at 25.00%: over 2%" in " ".join(written.stderr.split())
+    with Browser() as chromium:
+        tab = chromium.new_page(1000)
+        tab.goto(page.resolve().as_uri())
+        rows = tab.evaluate(
+            "[...document.querySelectorAll('tbody tr, table tr')].slice(1).map(r => r.innerText)"
+        )
+        chart = tab.evaluate(
+            "(() => { const s = document.querySelector('svg').getBoundingClientRect(); return [s.width, s.height]; })()"
+        )
+        shot = tab.screenshot()
+    assert [r.split("\t")[:5] for r in rows] == [
+        ["2023-W46", "4", "4", "0", "1"],
+        ["2023-W47", "3", "3", "0", "1"],
+    ]
+    assert chart[0] > 500 and chart[1] > 300  # the chart is drawn, at a readable size
+    assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
+    (tmp_path / "report.png").write_bytes(shot)
