@@ -5,8 +5,11 @@ nothing unrelated was moved."""
 
 from __future__ import annotations
 
+import logging
 import mailbox
 import re
+import shutil
+import time
 from email import message_from_bytes
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from newsletter.compose import list_id
 from newsletter.config import load_settings
 from newsletter.models import SubscriberStatus
 from newsletter.render.browser import Browser
+from newsletter.schedule import Daemon
 
 AS_OF, NEXT, AFTER = "2023-11-17", "2023-11-24", "2023-12-01"
 RETURN_PATH = "bounces@news.example.org"
@@ -346,3 +350,34 @@ def test_the_html_report_charts_each_issue_in_a_real_browser(example: Path, tmp_
     assert chart[0] > 500 and chart[1] > 300  # the chart is drawn, at a readable size
     assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
     (tmp_path / "report.png").write_bytes(shot)
+
+
+def test_the_daemon_reads_the_bounce_mailbox_on_its_own(
+    example: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = with_bounces(example, "every_minutes = 0.01")
+    assert cli(example, "send", "--as-of", AS_OF).returncode == 0
+    sent = sent_to(example)
+    settings = load_settings(example)
+    drop(
+        folder,
+        postfix_dsn("ada@example.org", sent["ada@example.org"], list_id(settings), "5.1.1", "550 unknown", 1),
+    )
+    daemon = Daemon(settings, store.open_engine(settings.database_url))
+    with caplog.at_level(logging.INFO, logger="newsletter.schedule"):
+        report = daemon.start()
+        try:
+            assert any("reading the bounce mailbox every 0.01 minute(s)" in n for n in report.notes)
+            deadline = time.monotonic() + 30
+            while statuses(example)["ada@example.org"][0] != SubscriberStatus.BOUNCED:
+                assert time.monotonic() < deadline, "the daemon did not read the bounce mailbox"
+                time.sleep(0.1)
+            # The mailbox gone: a warning at each reading, and the daemon goes on.
+            shutil.rmtree(folder)
+            deadline = time.monotonic() + 30
+            while not any("cannot read the bounce mailbox" in r.getMessage() for r in caplog.records):
+                assert time.monotonic() < deadline, "no warning about the missing mailbox"
+                time.sleep(0.1)
+            assert daemon.scheduler.running
+        finally:
+            daemon.shutdown()
