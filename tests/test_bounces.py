@@ -291,6 +291,11 @@ def test_the_webhook_reports_a_bounce_with_a_shared_secret(
             httpx.post(hook, json=complaint, headers=auth, timeout=10).json()["suppressed"][0]["status"]
             == "unsubscribed"
         )
+        # Margaret leaves by the issue's one-click link: counted against that issue.
+        msg = next(p for p in (example.parent / "outbox" / "new").iterdir() if b"margaret@" in p.read_bytes())
+        header = str(message_from_bytes(msg.read_bytes())["List-Unsubscribe"])
+        link = next(part.strip(" <>") for part in header.split(",") if "http" in part)
+        assert httpx.post(link, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code == 200
         stranger = httpx.post(
             hook, json={"type": "bounce", "email": "who@elsewhere.example"}, headers=auth, timeout=10
         )
@@ -300,6 +305,10 @@ def test_the_webhook_reports_a_bounce_with_a_shared_secret(
         now["ada@example.org"][0] == SubscriberStatus.BOUNCED
         and now["grace@example.org"][0] == SubscriberStatus.UNSUBSCRIBED
     )
+    report = " ".join(cli(example, "report", "2023-W46").stdout.split())
+    assert "unsubscribes from its links 1 25.00%" in report and "complaints 1 25.00%" in report
+    status = " ".join(cli(example, "status").stdout.split())
+    assert "issue 2023-W46: 4 sent, 0 failed, 0 deferred, 1 bounced after" in status, status
     shown = cli(example, "subscribers", "show", "ada@example.org").stdout
     assert "via webhook" in shown and shown.count("permanent") == 1  # the retried call counted once
 
