@@ -54,7 +54,7 @@ def make_project(folder: Path, port: int, connections: int, dkim: bool) -> Path:
     text = config.read_text().replace('csv = "../../subscribers.example.csv"', 'csv = ""')
     delivery = (
         f'transport = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
-        f"connections = {connections}\nmax_errors_in_a_row = 1000\n"
+        f'connections = {connections}\nmax_errors_in_a_row = 1000\nreadiness = "off"\n'
     )
     if dkim:
         subprocess.run(

@@ -141,6 +141,9 @@ class DeliverySection(_Section):
     # envelope sender is local+<token>@domain, naming its ledger row.
     return_path: str = ""
     verp: bool = True
+    # Before a real send over SMTP (`newsletter check`): "refuse" on a failed check, "warn" only,
+    # "off" (a test server on 127.0.0.1).
+    readiness: Literal["refuse", "warn", "off"] = "refuse"
 
 
 class BouncesSection(_Section):

@@ -16,10 +16,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from newsletter import store
+from newsletter.check import Level, Result, readiness, refuse_on_failure
 from newsletter.collect import collect, issue_from_draft, period_of, story_key
 from newsletter.compose import Composer
 from newsletter.config import Settings
 from newsletter.deliver import DeliverySummary, Observer, check_transport, deliver
+from newsletter.errors import NewsletterError
 from newsletter.models import (
     SUPPRESSED,
     DeliveryState,
@@ -99,12 +101,14 @@ def send(
     max_wait: float = 0.0,
     on_total: Callable[[int], None] | None = None,
     exclusive: bool = True,
+    anyway: bool = False,
 ) -> SendOutcome:
     """What the scheduler does once: collect if needed, render, deliver; resumes an unfinished send.
 
     ``on_total`` hears how many recipients are due before the first message goes. Not ``exclusive``,
     on PostgreSQL, the send joins one already running (each sender claims its own recipients);
-    otherwise a running send makes this one raise ``store.SendBusy``.
+    otherwise a running send makes this one raise ``store.SendBusy``. A real send over SMTP first
+    runs the readiness checks and raises ``NotReady`` on a failure, unless ``anyway``.
     """
     # A dry run changes nothing: the list is synced from the CSV only by a real send.
     warnings = [] if dry_run else sync_subscribers(settings, engine)
@@ -128,9 +132,35 @@ def send(
             RunOutcome.NOTHING_NEW, f"nothing new since {since:%Y-%m-%d %H:%M %Z}", key, warnings=warnings
         )
     rendered = rendered_for(settings, engine, issue)
-    warnings += list(rendered.warnings) + _mail_warnings(settings, rendered)
+    warnings += list(rendered.warnings)
     composer = Composer(settings, rendered)  # a wrong DKIM key stops here
+    refusals: list[str] = []
+    if settings.delivery.transport == "smtp" and transport is None and settings.delivery.readiness != "off":
+        # A real send over SMTP: the readiness checks first (a dry run also tries the server).
+        results = readiness(settings, rendered, smtp=dry_run)
+        warnings += [
+            f"{r.name}: {r.message} ({r.todo})" if r.todo else f"{r.name}: {r.message}"
+            for r in results
+            if r.level == Level.WARN
+        ]
+        if settings.delivery.readiness == "refuse" and not anyway:
+            if not dry_run:
+                refuse_on_failure(results)
+            refusals = [f"{r.name}: {r.message}" for r in results if r.level == Level.FAIL]
+        else:
+            warnings += [f"{r.name}: {r.message} (sending anyway)" for r in results if r.level == Level.FAIL]
+    else:
+        warnings += _mail_warnings(settings, rendered)
     if dry_run:
+        if refusals:
+            return SendOutcome(
+                RunOutcome.DRY_RUN,
+                "a real send would refuse: "
+                + "; ".join(refusals)
+                + " (`newsletter check` says how to fix each)",
+                key,
+                warnings=warnings,
+            )
         pending = (
             _would_receive(settings, engine, warnings)
             if row.state == IssueState.DRAFT
@@ -200,6 +230,17 @@ def _mail_warnings(settings: Settings, rendered: RenderedIssue) -> list[str]:
     if secret:
         warnings.append(secret)
     return warnings
+
+
+def check(settings: Settings, engine: Engine, as_of: datetime, *, smtp: bool = True) -> list[Result]:
+    """`newsletter check`: every readiness check, over the period's issue as it would be sent."""
+    try:
+        issue, feed_errors = draft_issue(settings, engine, as_of)
+    except NewsletterError as exc:  # every source failed: nothing to render
+        return [*readiness(settings, smtp=smtp), Result("feeds", Level.FAIL, exc.message, exc.hint or "")]
+    row = store.issues.get(engine, issue.period.key)
+    rendered = rendered_for(settings, engine, issue) if row is not None and issue.items else None
+    return readiness(settings, rendered, feed_errors, smtp=smtp)
 
 
 def _would_receive(settings: Settings, engine: Engine, warnings: list[str]) -> int:

@@ -274,7 +274,8 @@ def use_smtp(config: Path, server_host: str, port: int) -> None:
     text = text.replace(
         'transport = "maildir"',
         f'transport = "smtp"\nhost = "{server_host}"\nport = {port}\n'
-        'security = "none"\nretry_base_seconds = 0.05',
+        'security = "none"\nretry_base_seconds = 0.05\n'
+        'readiness = "off"',  # a test server on 127.0.0.1: `newsletter check` would refuse it
     )
     config.write_text(text)
 

@@ -103,6 +103,7 @@ def project(example: Path, port: int, addresses: list[str], **delivery: object) 
         "retry_base_seconds": 0.05,
         "connections": 3,
         "max_errors_in_a_row": 50,
+        "readiness": '"off"',  # a test server on 127.0.0.1
     } | {
         k: (f'"{v}"' if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else v)
         for k, v in delivery.items()

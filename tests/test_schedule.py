@@ -155,7 +155,7 @@ def test_smtp_down_logs_the_failure_and_plans_a_retry(
     text = example.read_text().replace('path = "feed.xml"', f'path = "{feed}"')
     text = text.replace(
         'transport = "maildir"',
-        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "none"',
+        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "none"\nreadiness = "off"',
     )
     example.write_text(
         text.replace('postal_address = "', 'admin = "admin@example.org"\npostal_address = "', 1)

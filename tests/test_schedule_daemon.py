@@ -105,6 +105,7 @@ host = "127.0.0.1"
 port = {smtp.port}
 security = "none"
 retry_base_seconds = 0.05
+readiness = "off"
 {delivery}
 
 [schedule]

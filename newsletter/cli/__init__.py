@@ -88,9 +88,20 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
 
 
 def _register() -> None:
-    from newsletter.cli import backup, draft, feedback, preview, project, schedule, send, serve, subscribers
+    from newsletter.cli import (
+        backup,
+        check,
+        draft,
+        feedback,
+        preview,
+        project,
+        schedule,
+        send,
+        serve,
+        subscribers,
+    )
 
-    for module in (project, draft, preview, send, feedback, schedule, subscribers, serve, backup):
+    for module in (project, draft, preview, check, send, feedback, schedule, subscribers, serve, backup):
         for command in module.COMMANDS:
             main.add_command(command)
 

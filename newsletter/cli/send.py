@@ -23,6 +23,7 @@ from newsletter.report import figures
     "--dry-run", is_flag=True, help="Do everything but talk to the mail server; say what would be sent."
 )
 @click.option("--retry-failed", is_flag=True, help="Try the addresses that failed in this period again.")
+@click.option("--anyway", is_flag=True, help="Send even when a readiness check (`newsletter check`) fails.")
 @click.option(
     "--wait",
     "wait",
@@ -33,7 +34,7 @@ from newsletter.report import figures
 )
 @click.pass_context
 def send_command(
-    ctx: click.Context, as_of: datetime | None, dry_run: bool, retry_failed: bool, wait: float
+    ctx: click.Context, as_of: datetime | None, dry_run: bool, retry_failed: bool, wait: float, anyway: bool
 ) -> None:
     """Collect if needed, render and deliver the period's issue; resumes an unfinished send.
 
@@ -52,6 +53,7 @@ def send_command(
             max_wait=wait,
             on_total=progress.set_total,
             exclusive=False,  # on PostgreSQL, join a send running on another machine
+            anyway=anyway,
         )
     warn(outcome.warnings)
     if progress.done:
