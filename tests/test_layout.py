@@ -28,6 +28,7 @@ ORDER = [
     "deliver",
     "feedback",
     "report",
+    "check",
     "pipeline",
     "starter",
     "schedule",
