@@ -57,7 +57,12 @@ class Feedback:
 
     def process(self, raw: bytes, report: Report, via: str = "mailbox") -> bool:
         """Record what one message says; True when it was about our mail (to move it away)."""
-        notice = classify(raw, self.verp)
+        try:
+            notice = classify(raw, self.verp)
+        except Exception as exc:  # noqa: BLE001 (a message no parser expected: leave it, read the rest)
+            log.warning("cannot read a message in the bounce mailbox (%r); left where it is", exc)
+            report.classes["unreadable"] += 1
+            return False
         report.classes[str(notice.kind or "unrelated")] += 1
         if notice.kind is None:
             return False

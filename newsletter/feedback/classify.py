@@ -33,6 +33,13 @@ _AUTO_SUBJECT = re.compile(
     r"absence|abwesenheit|abwesend|r[ée]ponse automatique|absent|i am (currently )?(away|out))",
     re.IGNORECASE,
 )
+_FAILURE_SUBJECT = re.compile(
+    r"undeliver|deliver(y|ed)? (status notification \(failure|failure|failed|problem)|returned mail|"
+    r"mail (delivery )?(error|failed|failure)|could not be delivered|failure notice|non[- ]?delivery|"
+    r"failed mail|delivery has failed",
+    re.IGNORECASE,
+)
+_QUOTED_HEADER = re.compile(r"^(message-id|received|from|to|subject|return-path):", re.IGNORECASE | re.MULTILINE)
 _DAEMON = re.compile(r"mailer-daemon|postmaster|mail delivery", re.IGNORECASE)
 
 
@@ -77,17 +84,27 @@ def classify(raw: bytes, verp: re.Pattern[str] | None = None) -> Notice:
     report = str(msg.get_param("report-type", header="content-type") or "").lower()
     if msg.get_content_type() == "multipart/report" and report == "feedback-report":
         return found(FeedbackKind.COMPLAINT, "ARF feedback report", _complaint(msg))
+    jmrp = _jmrp(msg)
+    if jmrp:
+        return found(FeedbackKind.COMPLAINT, "Microsoft JMRP report", jmrp)
     status_parts = [p for p in msg.walk() if p.get_content_type() == "message/delivery-status"]
-    if status_parts:
-        failures = tuple(f for part in status_parts for f in _delivery_status(part))
-        if not failures:
-            return found(None, "a delivery status notification of success")
+    failures = tuple(f for part in status_parts for f in _delivery_status(part))
+    if failures:
         return found(_worst(failures), "RFC 3464 delivery status notification", failures)
     if _is_autoreply(msg):
         return found(FeedbackKind.AUTOREPLY, "auto-reply headers or subject")
     failures = _other_formats(msg, whole)
     if failures:
         return found(_worst(failures), "bounce format known to flufl.bounce", failures)
+    if _FAILURE_SUBJECT.search(msg.get("Subject") or "") and _QUOTED_HEADER.search(quoted):
+        # A failure notice in no format known here, quoting the original: which message it is about
+        # comes only from the VERP token (it names no address a detector could find).
+        diagnostic, status = _diagnostic(whole)
+        kind = FeedbackKind.TRANSIENT if diagnostic.startswith("4") else FeedbackKind.PERMANENT
+        why = "a failure notice quoting the original"
+        return found(kind, why, (Failure("", kind, status, diagnostic or str(msg.get("Subject"))),))
+    if status_parts:
+        return found(None, "a delivery status notification of success")
     return found(None, "not a notification")
 
 
@@ -101,7 +118,10 @@ def _texts(msg: Message) -> list[str]:
             continue
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes):
-            found.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+            try:
+                found.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+            except LookupError:  # a charset Python does not know
+                found.append(payload.decode("latin-1"))
         elif isinstance(payload, str):
             found.append(payload)
     return found
@@ -127,7 +147,8 @@ def _delivery_status(part: Message) -> list[Failure]:
             continue
         action = (block.get("Action") or "").strip().lower()
         status = (block.get("Status") or "").strip().split(" ")[0]
-        address = _address(block.get("Final-Recipient")) or _address(block.get("Original-Recipient"))
+        # The original recipient is the address we sent to; the final one may be where it was forwarded.
+        address = _address(block.get("Original-Recipient")) or _address(block.get("Final-Recipient"))
         diagnostic = " ".join((block.get("Diagnostic-Code") or "").split(";", 1)[-1].split())
         if action in ("delivered", "relayed", "expanded"):
             continue
@@ -152,10 +173,21 @@ def _complaint(msg: Message) -> tuple[Failure, ...]:
             for name in ("Original-Rcpt-To", "Removal-Recipient"):
                 addresses += [_address(v) for v in headers.get_all(name) or []]
             feedback_type = feedback_type or (headers.get("Feedback-Type") or "").strip()
+        addresses += [_address(v) for v in part.get_all("X-HmXmrOriginalRecipient") or []]  # Microsoft's
     addresses = [a for a in dict.fromkeys(addresses) if a] or [""]
     return tuple(
         Failure(a, FeedbackKind.COMPLAINT, "", f"feedback-type {feedback_type or 'abuse'}") for a in addresses
     )
+
+
+def _jmrp(msg: Message) -> tuple[Failure, ...]:
+    """Microsoft's feedback loop as it usually arrives: not ARF, the original attached, the
+    complaining recipient in X-HmXmrOriginalRecipient."""
+    for part in msg.walk():
+        value = part.get("X-HmXmrOriginalRecipient")
+        if value:
+            return (Failure(_address(value), FeedbackKind.COMPLAINT, "", "feedback-type abuse (JMRP)"),)
+    return ()
 
 
 def _fields(part: Message) -> Message:
