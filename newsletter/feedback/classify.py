@@ -39,7 +39,9 @@ _FAILURE_SUBJECT = re.compile(
     r"failed mail|delivery has failed",
     re.IGNORECASE,
 )
-_QUOTED_HEADER = re.compile(r"^(message-id|received|from|to|subject|return-path):", re.IGNORECASE | re.MULTILINE)
+_QUOTED_HEADER = re.compile(
+    r"^(message-id|received|from|to|subject|return-path):", re.IGNORECASE | re.MULTILINE
+)
 _DAEMON = re.compile(r"mailer-daemon|postmaster|mail delivery", re.IGNORECASE)
 
 
