@@ -7,6 +7,7 @@ signing secret) are read only from the environment variables the config names.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from email.utils import parseaddr
 from pathlib import Path
@@ -286,9 +287,52 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 
 def parse_settings(data: dict, file: Path) -> Settings:
     try:
-        return Settings.model_validate({**data, "root": file.resolve().parent})
+        settings = Settings.model_validate({**data, "root": file.resolve().parent})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, file), hint=_hint(exc)) from None
+    _check_values(settings, file)
+    return settings
+
+
+_HEX = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+
+
+def _check_values(settings: Settings, file: Path) -> None:
+    """Values only a later stage reads, checked now: a mistake in the file stops every command."""
+    when_spec(settings.schedule.when)
+    theme = settings.theme
+    if not _HEX.match(theme.accent):
+        raise ConfigError(
+            f"{file}: [theme] accent {theme.accent!r} is not a hex colour",
+            hint='write it as "#004990" or "#049"',
+        )
+    if "%" in theme.date_format:
+        raise ConfigError(
+            f"{file}: [theme] date_format {theme.date_format!r} is a strftime pattern; a CLDR pattern is needed",
+            hint='e.g. "d MMMM y" (30 November 2026), "EEEE d MMMM y", "yyyy-MM-dd"',
+        )
+    from datetime import date
+
+    from babel.dates import format_date
+
+    try:
+        format_date(
+            date(2026, 11, 30),
+            format=theme.date_format,
+            locale=settings.newsletter.language.replace("-", "_"),
+        )
+    except Exception as exc:  # noqa: BLE001 (babel raises several kinds for a bad pattern or locale)
+        raise ConfigError(
+            f"{file}: [theme] date_format {theme.date_format!r} cannot format a date: {exc}",
+            hint='a CLDR pattern such as "d MMMM y"; quote literal words: "d \'de\' MMMM"',
+        ) from None
+    if theme.logo and not re.match(r"^[a-z][a-z0-9+.-]*:", theme.logo, re.IGNORECASE):
+        logo = settings.path(theme.logo)
+        if not logo.is_file():
+            raise ConfigError(
+                f"{file}: [theme] logo {logo} does not exist",
+                hint='give an image file\'s path (relative to the config) or an https:// URL, or logo = ""',
+            )
 
 
 def _describe(exc: ValidationError, file: Path) -> str:
@@ -322,3 +366,60 @@ def _hint(exc: ValidationError) -> str:
     if any(err["type"] == "extra_forbidden" for err in exc.errors()):
         return "check the spelling against newsletter.example.toml, which lists every key"
     return "newsletter.example.toml documents every key with its default"
+
+
+# --- [schedule] when, read here so a mistake stops every command at load ---------------------
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WHEN = re.compile(r"^\s*(?P<days>[a-z,\-\s]+?)\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*$", re.IGNORECASE)
+
+
+def when_spec(text: str) -> tuple[str, int, int]:
+    """``"fri 09:00"`` -> ("fri", 9, 0): APScheduler's day_of_week, the hour and minute.
+
+    Days are names, never numbers: in crontab 5 is Friday, in APScheduler's day_of_week 5 is
+    Saturday (``CronTrigger.from_crontab("0 9 * * 5")`` fires on Saturdays).
+    """
+    match = _WHEN.match(text)
+    if not match and re.match(r"^\s*\d[\d,\-]*\s+\d", text):
+        raise _when_error(
+            text, "day numbers are ambiguous (in crontab 5 is Friday, in APScheduler Saturday): use names"
+        )
+    if not match:
+        raise _when_error(text, 'expected day name(s) and a 24-hour time, e.g. "fri 09:00"')
+    hour, minute = int(match["hour"]), int(match["minute"])
+    if hour > 23 or minute > 59:
+        raise _when_error(text, f"{hour:02d}:{minute:02d} is not a time of day (00:00 to 23:59)")
+    return _days(text, match["days"]), hour, minute
+
+
+def _days(text: str, spec: str) -> str:
+    spec = spec.strip().lower()
+    if spec in ("daily", "every day", "*"):
+        return ",".join(DAYS)
+    out: list[str] = []
+    for part in re.split(r"\s*,\s*", spec):
+        ends = [_day(text, p) for p in re.split(r"\s*-\s*", part)]
+        if len(ends) == 1:
+            out.append(ends[0])
+        elif len(ends) == 2 and DAYS.index(ends[0]) <= DAYS.index(ends[1]):
+            out.extend(DAYS[DAYS.index(ends[0]) : DAYS.index(ends[1]) + 1])
+        else:
+            raise _when_error(text, f"{part!r} is not a day range such as mon-fri")
+    return ",".join(dict.fromkeys(out))
+
+
+def _day(text: str, word: str) -> str:
+    word = word.strip().lower()
+    for short, full in zip(DAYS, _FULL_DAYS, strict=True):
+        if word in (short, full) or (len(word) >= 3 and full.startswith(word)):
+            return short
+    raise _when_error(text, f"{word!r} is not a day name (mon, tue, wed, thu, fri, sat, sun)")
+
+
+def _when_error(text: str, why: str) -> ConfigError:
+    return ConfigError(
+        f"[schedule] when = {text!r}: {why}",
+        hint='write day names and a 24-hour local time: "fri 09:00", "mon,thu 07:30", "mon-fri 08:15"',
+    )

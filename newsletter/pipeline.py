@@ -59,8 +59,14 @@ def sync_subscribers(settings: Settings, engine: Engine) -> list[str]:
     counts = sync(engine, report, remove_missing=settings.subscribers.mirror, source="csv")
     notes = [p + " (row skipped)" for p in report.problems] + report.notes + settings.notes()
     if counts["suppressed"]:
+        listed = {s.email for s in report.subscribers}
+        left = sorted(
+            r.email for status in SUPPRESSED for r in store.subscribers.iterate(engine, status) if r.email in listed
+        )
+        named = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
         notes.append(
-            f"{counts['suppressed']} address(es) in the CSV unsubscribed or bounced earlier; not re-added"
+            f"{counts['suppressed']} address(es) in the CSV left the list earlier and get nothing: "
+            f"{named or 'erased on request'} (remove them from the CSV to silence this)"
         )
     return notes
 
@@ -193,7 +199,7 @@ def send(
             store.ledger.enqueue(engine, row.id)
             store.issues.resume(engine, row.id)
         if on_total is not None:
-            on_total(store.ledger.unsent(engine, row.id))
+            on_total(store.ledger.due(engine, row.id))
         summary = deliver(
             settings,
             engine,
@@ -205,7 +211,9 @@ def send(
             stop=stop,
             max_wait=max_wait,
         )
-    return SendOutcome(_state(summary), _message(key, summary), key, summary, warnings)
+    return SendOutcome(
+        _state(summary), _message(key, summary, _route(settings, composer)), key, summary, warnings
+    )
 
 
 def _route(settings: Settings, composer: Composer) -> str:
@@ -259,11 +267,11 @@ def _state(summary: DeliverySummary) -> RunOutcome:
     return RunOutcome.SENT if summary.finished else RunOutcome.PARTIAL
 
 
-def _message(key: str, summary: DeliverySummary) -> str:
+def _message(key: str, summary: DeliverySummary, route: str) -> str:
     c = summary.counts
     text = (
         f"issue {key}: {c.get('sent', 0)} sent, {c.get('deferred', 0) + c.get('pending', 0)} waiting, "
-        f"{c.get('failed', 0)} failed"
+        f"{c.get('failed', 0)} failed ({route})"
     )
     if summary.paused:
         text += f"; {summary.paused}"

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,8 +45,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter import pipeline, store
 from newsletter.collect import period_for
-from newsletter.config import Settings
-from newsletter.errors import ConfigError, NewsletterError
+from newsletter.config import Settings, when_spec
+from newsletter.errors import NewsletterError
 from newsletter.feedback import read_mailbox
 from newsletter.models import IssueState, RunOutcome
 from newsletter.store import backup
@@ -57,9 +56,6 @@ log = logging.getLogger(__name__)
 
 WEEKLY_JOB = "newsletter-weekly"
 BOUNCES_JOB = "newsletter-bounces"
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WHEN = re.compile(r"^\s*(?P<days>[a-z,\-\s]+?)\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*$", re.IGNORECASE)
 # Outcomes after which a run must be tried again ("running": the process died during it).
 UNFINISHED = (RunOutcome.FAILED, RunOutcome.BUSY, RunOutcome.PAUSED, RunOutcome.STOPPED, RunOutcome.RUNNING)
 # How often the waiting daemon looks at the job store: jobs another daemon added, a clock jump.
@@ -70,23 +66,11 @@ POLL_SECONDS = 60.0
 
 
 def parse_when(text: str, zone: ZoneInfo, *, second: int = 0) -> CronTrigger:
-    """``"fri 09:00"``, ``"mon,thu 07:30"``, ``"mon-fri 08:15"`` or ``"daily 06:00"`` -> a CronTrigger.
-
-    Days are names, never numbers: in crontab 5 is Friday, in APScheduler's day_of_week 5 is
-    Saturday (``CronTrigger.from_crontab("0 9 * * 5")`` fires on Saturdays). ``second`` is for
-    tests, which cannot wait a minute; the config has no way to set it.
+    """``"fri 09:00"``, ``"mon,thu 07:30"``, ``"mon-fri 08:15"`` or ``"daily 06:00"`` -> a CronTrigger
+    (the words are read by ``config.when_spec``, so a mistake stops every command at load).
+    ``second`` is for tests, which cannot wait a minute; the config has no way to set it.
     """
-    match = _WHEN.match(text)
-    if not match and re.match(r"^\s*\d[\d,\-]*\s+\d", text):
-        raise _when_error(
-            text, "day numbers are ambiguous (in crontab 5 is Friday, in APScheduler Saturday): use names"
-        )
-    if not match:
-        raise _when_error(text, 'expected day name(s) and a 24-hour time, e.g. "fri 09:00"')
-    hour, minute = int(match["hour"]), int(match["minute"])
-    if hour > 23 or minute > 59:
-        raise _when_error(text, f"{hour:02d}:{minute:02d} is not a time of day (00:00 to 23:59)")
-    days = _days(text, match["days"])
+    days, hour, minute = when_spec(text)
     return LocalTimeTrigger(day_of_week=days, hour=hour, minute=minute, second=second, timezone=zone)
 
 
@@ -107,37 +91,6 @@ class LocalTimeTrigger(CronTrigger):
                 next_day = datetime.combine(fire.date() + timedelta(days=1), dtime(0), fire.tzinfo)
                 fire = super().get_next_fire_time(None, next_day)
         return fire  # type: ignore[no-any-return]
-
-
-def _days(text: str, spec: str) -> str:
-    spec = spec.strip().lower()
-    if spec in ("daily", "every day", "*"):
-        return ",".join(DAYS)
-    out: list[str] = []
-    for part in re.split(r"\s*,\s*", spec):
-        ends = [_day(text, p) for p in re.split(r"\s*-\s*", part)]
-        if len(ends) == 1:
-            out.append(ends[0])
-        elif len(ends) == 2 and DAYS.index(ends[0]) <= DAYS.index(ends[1]):
-            out.extend(DAYS[DAYS.index(ends[0]) : DAYS.index(ends[1]) + 1])
-        else:
-            raise _when_error(text, f"{part!r} is not a day range such as mon-fri")
-    return ",".join(dict.fromkeys(out))
-
-
-def _day(text: str, word: str) -> str:
-    word = word.strip().lower()
-    for short, full in zip(DAYS, _FULL_DAYS, strict=True):
-        if word in (short, full) or (len(word) >= 3 and full.startswith(word)):
-            return short
-    raise _when_error(text, f"{word!r} is not a day name (mon, tue, wed, thu, fri, sat, sun)")
-
-
-def _when_error(text: str, why: str) -> ConfigError:
-    return ConfigError(
-        f"[schedule] when = {text!r}: {why}",
-        hint='write day names and a 24-hour local time: "fri 09:00", "mon,thu 07:30", "mon-fri 08:15"',
-    )
 
 
 def trigger_for(settings: Settings, *, second: int = 0) -> CronTrigger:

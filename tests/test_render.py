@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from newsletter import store
 from newsletter.collect import collect
 from newsletter.config import Settings, load_settings, parse_settings
-from newsletter.errors import RenderError
+from newsletter.errors import ConfigError, RenderError
 from newsletter.models import Issue, Item
 from newsletter.render import render_issue
 from newsletter.render.html import check_mjml
@@ -264,10 +264,9 @@ def test_theme_from_config(nato: tuple[Settings, Issue], tmp_path: Path) -> None
     assert "17 novembre 2023" in page and "Lire la suite" in page and "Se désabonner" in page
 
 
-def test_a_bad_accent_colour_is_named(nato: tuple[Settings, Issue], tmp_path: Path) -> None:
-    _, issue = nato
-    with pytest.raises(RenderError, match=r"\[theme\] accent 'blue-ish'"):
-        render_issue(example_settings(tmp_path, theme={"accent": "blue-ish"}), issue)
+def test_a_bad_accent_colour_is_named_when_the_config_is_read(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[theme\] accent 'blue-ish' is not a hex colour"):
+        example_settings(tmp_path, theme={"accent": "blue-ish"})
 
 
 def _with_templates(tmp_path: Path, files: dict[str, str]) -> Settings:

@@ -61,7 +61,7 @@ class SendProgress:
         self._start = time.monotonic()
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, total=total)
-        else:
+        elif total:
             self.console.print(f"sending to {total} recipient(s)")
 
     def observe(self, email: str, state: str, result: DeliveryResult) -> None:

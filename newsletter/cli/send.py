@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from datetime import datetime
 
 import click
 from rich.table import Table
 
 from newsletter import store
-from newsletter.cli.common import as_of_option, console, moment, open_store, settings_from, warn
+from newsletter.cli.common import as_of_option, console, err_console, moment, open_store, settings_from, warn
 from newsletter.cli.progress import SendProgress
 from newsletter.cli.schedule import scheduled_lines
 from newsletter.models import DeliveryState, IssueState, RunOutcome
@@ -42,23 +44,47 @@ def send_command(
     """
     settings = settings_from(ctx)
     engine = open_store(settings)
-    with SendProgress(console, live=sys.stdout.isatty()) as progress:
-        outcome = send(
-            settings,
-            engine,
-            moment(settings, as_of),
-            dry_run=dry_run,
-            retry_failed=retry_failed,
-            observer=progress.observe,
-            max_wait=wait,
-            on_total=progress.set_total,
-            exclusive=False,  # on PostgreSQL, join a send running on another machine
-            anyway=anyway,
-        )
+    stop, caught = threading.Event(), list[int]()
+
+    def stop_after_the_message_in_flight(signum: int, _frame: object) -> None:
+        if caught:  # a second Ctrl-C: stop now (the ledger still resumes it)
+            raise KeyboardInterrupt
+        caught.append(signum)
+        stop.set()
+
+    before = {
+        sig: signal.signal(sig, stop_after_the_message_in_flight) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        with SendProgress(console, live=sys.stdout.isatty()) as progress:
+            outcome = send(
+                settings,
+                engine,
+                moment(settings, as_of),
+                dry_run=dry_run,
+                retry_failed=retry_failed,
+                observer=progress.observe,
+                max_wait=wait,
+                on_total=progress.set_total,
+                exclusive=False,  # on PostgreSQL, join a send running on another machine
+                anyway=anyway,
+                stop=stop,
+            )
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     warn(outcome.warnings)
     if progress.done:
         console.print(progress.summary())
     console.print(outcome.message)
+    if caught:
+        name = signal.Signals(caught[0]).name
+        err_console.print(
+            f"stopped by {name} after the message in flight: {progress.counts['sent']} sent by this run; "
+            "run `newsletter send` again to send the rest (nobody gets it twice)",
+            highlight=False,
+        )
+        ctx.exit(128 + caught[0])
     if outcome.state == RunOutcome.PAUSED:
         ctx.exit(1)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 import uvicorn
 
 from newsletter.cli.common import console, open_store, settings_from, warn
+from newsletter.errors import NewsletterError
 from newsletter.web import create_app, secret_warning
 
 
@@ -21,6 +24,16 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     """
     settings = settings_from(ctx)
     app = create_app(settings, open_store(settings))
+    # Bind first, so a port in use is one clear line before anything says "serving".
+    try:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise NewsletterError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            hint=f"another program (another `newsletter serve`?) has port {port}: stop it, or give --port",
+        ) from exc
     warning = secret_warning(settings)
     if warning:
         warn([warning])
@@ -28,7 +41,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         f"serving {settings.newsletter.name} on http://{host}:{port} "
         f"(links in emails point at {settings.web.base_url}); Ctrl-C stops"
     )
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", proxy_headers=True)
+    config = uvicorn.Config(app, access_log=False, log_level="warning", proxy_headers=True)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 COMMANDS = [serve]

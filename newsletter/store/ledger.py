@@ -124,6 +124,22 @@ def unsent(engine: Engine, issue_id: int) -> int:
     return sum(c.get(state, 0) for state in UNSENT)
 
 
+def due(engine: Engine, issue_id: int, at: float | None = None) -> int:
+    """How many unsent rows of the issue may be tried now (a deferred row waits for its time)."""
+    at = time.time() if at is None else at
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.state.in_(UNSENT),
+                    deliveries.c.next_attempt <= at,
+                )
+            ).scalar()
+            or 0
+        )
+
+
 def next_attempt_at(engine: Engine, issue_id: int) -> float | None:
     """When the earliest waiting row of the issue is due (unix time), or None when none waits."""
     with engine.connect() as conn:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 import re
 import smtplib
 import socket
@@ -84,6 +85,16 @@ class SmtpTransport:
                 f"refusing to send the password for {self.username} unencrypted to {where}",
                 hint='set [delivery] security = "starttls" (port 587) or "tls" (port 465)',
             )
+        if self.username and not self.password:
+            raise DeliveryError(
+                f"[delivery] username is {self.username} but ${self.password_env} is empty: no password to log in with",
+                hint=f"export {self.password_env}=... in the environment of every command that sends",
+            )
+        if self.tls_ca_file and not os.path.isfile(self.tls_ca_file):
+            raise DeliveryError(
+                f"[delivery] tls_ca_file: {self.tls_ca_file} does not exist",
+                hint="give the PEM file of the CAs that signed the server's certificate, or empty for the system's",
+            )
         try:
             smtp = self._connect()
         except smtplib.SMTPAuthenticationError as exc:
@@ -92,15 +103,30 @@ class SmtpTransport:
                 f"{exc.smtp_code} {_text(exc.smtp_error)}",
                 hint=f"check [delivery] username and the password in ${self.password_env}",
             ) from exc
+        except ssl.SSLError as exc:
+            if self.security == "tls" and exc.reason in (
+                "WRONG_VERSION_NUMBER",
+                "RECORD_LAYER_FAILURE",
+                "UNKNOWN_PROTOCOL",
+            ):
+                raise DeliveryError(
+                    f'SMTP server {where} does not speak TLS from the first byte (security = "tls"): '
+                    "it is a plain or STARTTLS port",
+                    hint='for port 587 set [delivery] security = "starttls"; "tls" is for port 465',
+                ) from exc
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                raise DeliveryError(
+                    f"SMTP server {where}: its TLS certificate is not trusted: {exc.verify_message}",
+                    hint="check [delivery] host; for a private CA set [delivery] tls_ca_file",
+                ) from exc
+            raise DeliveryError(
+                f"TLS with the SMTP server {where} failed: {exc.reason or exc}",
+                hint='check [delivery] security and port ("tls" for 465, "starttls" for 587)',
+            ) from exc
         except smtplib.SMTPNotSupportedError as exc:
             raise DeliveryError(
                 f"SMTP server {where} does not support {'AUTH' if 'AUTH' in str(exc) else 'STARTTLS'}: {exc}",
                 hint='set [delivery] security = "tls" for port 465, or "none" only for localhost',
-            ) from exc
-        except ssl.SSLCertVerificationError as exc:
-            raise DeliveryError(
-                f"SMTP server {where}: its TLS certificate is not trusted: {exc.verify_message}",
-                hint="check [delivery] host; for a private CA set [delivery] tls_ca_file",
             ) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(
