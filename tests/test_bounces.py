@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import free_port, run_cli
+from imapd import imap  # noqa: F401 (the fixture)
 from test_web import SECRET, serving
 
 from newsletter import store
@@ -390,3 +391,75 @@ def test_the_daemon_reads_the_bounce_mailbox_on_its_own(
             assert daemon.scheduler.running
         finally:
             daemon.shutdown()
+
+
+CORPUS = Path(__file__).parent / "data" / "notifications" / "written"
+
+
+def from_corpus(name: str, sent: dict[str, str], rcpt: str, list_name: str) -> bytes:
+    """A written sample, about the message sent to ``rcpt``: its VERP token, Message-ID and List-Id."""
+    token = sent["return_path"].split("+", 1)[1].split("@", 1)[0]
+    digest = sent["message_id"].strip("<>").split(".", 1)[1].split("@", 1)[0]
+    raw = (CORPUS / name).read_bytes()
+    for old, new in ((b"{TOKEN}", token), (b"{DIGEST}", digest), (b"{RCPT}", rcpt)):
+        raw = raw.replace(old, new.encode())
+    raw = raw.replace(b"@news.example.org>", f"@{sent['message_id'].rsplit('@', 1)[1]}".encode())
+    return raw.replace(b"nato-weekly.news.example.org", list_name.encode())
+
+
+def test_the_bounce_mailbox_over_imap_with_tls(example: Path, imap) -> None:  # noqa: F811
+    with_bounces(example)
+    text = example.read_text().replace('mailbox = "maildir"\nmaildir = "bounces"\n', "")
+    example.write_text(
+        text + f'mailbox = "imap"\nhost = "127.0.0.1"\nport = {imap.port_tls}\nsecurity = "tls"\n'
+        f'username = "{imap.user}"\ntls_ca_file = "{imap.ca_file}"\n'
+    )
+    assert cli(example, "send", "--as-of", AS_OF).returncode == 0
+    sent, name = sent_to(example), list_id(load_settings(example))
+    arrived = [
+        from_corpus(
+            "office365-5.1.10-recipient-not-found.eml", sent["ada@example.org"], "ada@example.org", name
+        ),
+        from_corpus("arf-yahoo.eml", sent["grace@example.org"], "grace@example.org", name),
+        from_corpus("autoreply-gmail-vacation.eml", sent["linus@example.org"], "linus@example.org", name),
+        # Spam dressed as a delivery failure, sent to Margaret's return path: it quotes nothing.
+        from_corpus(
+            "unrelated-spam-fake-delivery-failure.eml",
+            sent["margaret@example.org"],
+            "margaret@example.org",
+            name,
+        ),
+        (CORPUS / "unrelated-person-question.eml").read_bytes(),
+        (CORPUS / "unrelated-bounce-of-other-mail.eml").read_bytes(),
+    ]
+    for raw in arrived:
+        imap.append("INBOX", raw)
+    # Without the password variable: one line saying which.
+    missing = cli(example, "bounces")
+    assert missing.returncode == 1 and "$NEWSLETTER_BOUNCES_PASSWORD is empty" in " ".join(
+        missing.stderr.split()
+    )
+    read = run_cli(
+        "--config",
+        str(example),
+        "bounces",
+        env={"NEWSLETTER_SECRET": SECRET, "NEWSLETTER_BOUNCES_PASSWORD": imap.password},
+    )
+    assert read.returncode == 0, read.stderr
+    assert "moved 3 to 'Processed'; left 3 where they were" in " ".join(read.stdout.split())
+    now = statuses(example)
+    assert now["ada@example.org"][0] == SubscriberStatus.BOUNCED and "5.1.10" in now["ada@example.org"][1]
+    assert now["grace@example.org"][0] == SubscriberStatus.UNSUBSCRIBED
+    assert now["linus@example.org"][0] == now["margaret@example.org"][0] == SubscriberStatus.ACTIVE
+    # What was not ours is still in the inbox, unread; what was is in Processed, not deleted.
+    assert len(imap.messages("INBOX")) == 3
+    assert imap.flags("INBOX") == [set(), set(), set()]
+    assert len(imap.messages("Processed")) == 3
+    # A wrong password: one line, nothing changed.
+    wrong = run_cli(
+        "--config",
+        str(example),
+        "bounces",
+        env={"NEWSLETTER_SECRET": SECRET, "NEWSLETTER_BOUNCES_PASSWORD": "nope"},
+    )
+    assert wrong.returncode == 1 and f"refused the login of {imap.user}" in " ".join(wrong.stderr.split())
