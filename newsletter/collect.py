@@ -38,12 +38,29 @@ _WORDS = re.compile(r"\W+")
 
 
 def period_for(as_of: datetime, zone: ZoneInfo) -> Period:
-    """The ISO week containing ``as_of`` (local time); the issue's cutoff is ``as_of`` itself."""
+    """The ISO week containing ``as_of`` (local time); the issue's cutoff is ``as_of`` itself.
+
+    The period's start is where a first issue's window starts (``first_window_start``); later
+    issues start at the previous issue's cutoff instead (``window_start``).
+    """
     local = as_of.astimezone(zone)
     year, week, _ = local.isocalendar()
-    # One period back in wall-clock terms, so a week across a DST change still starts at the same local time.
-    start = datetime.combine(local.date() - timedelta(days=7), local.timetz().replace(tzinfo=None), zone)
-    return Period(key=f"{year}-W{week:02d}", start=start, end=local)
+    return Period(key=f"{year}-W{week:02d}", start=first_window_start(local, zone), end=local)
+
+
+def first_window_start(as_of: datetime, zone: ZoneInfo) -> datetime:
+    """Where the first issue's window starts: midnight, local time, on the Monday of the ISO week
+    before the one containing ``as_of``.
+
+    A boundary the operator can predict, the same for every run in the period's week (a window
+    starting at the moment of the run would lose that morning's stories a week back and move with
+    every ``collect``), and never less than a full week back: a first issue sent on Friday holds
+    the previous week and this one so far. Midnight is taken in the time zone, so a week across a
+    DST change still starts at 00:00 local time.
+    """
+    local = as_of.astimezone(zone)
+    monday = local.date() - timedelta(days=local.weekday())
+    return datetime.combine(monday - timedelta(days=7), time(0), zone)
 
 
 def as_of_moment(day: date | None, zone: ZoneInfo, now: datetime | None = None) -> datetime:
@@ -77,7 +94,8 @@ def title_key(title: str) -> str:
 
 
 def window_start(engine: Engine, period: Period) -> datetime:
-    """Since the previous sent issue's cutoff; the first issue takes one period back."""
+    """Since the previous sent issue's cutoff; the first issue (or the first after a pause of more
+    than eight weeks) from the period's start, midnight on the Monday of the week before."""
     cutoff = store.issues.last_cutoff(engine, before=period.end)
     return cutoff if cutoff is not None and cutoff > period.start - timedelta(weeks=8) else period.start
 
@@ -89,23 +107,30 @@ def select_candidates(
     seen: set[str],
     first_seen: Mapping[str, datetime] | None = None,
 ) -> list[Candidate]:
-    """Items in (start, end], newest first, each story once, none already sent in an earlier issue.
+    """Items in (start, end], dated ones newest first then undated ones, each story once, none
+    already sent in an earlier issue.
 
     An item's date is its published (else updated) date, else the time it was first seen.
     """
     first_seen = first_seen or {}
-    found: list[tuple[datetime, int, Item, str, str]] = []
+    found: list[tuple[bool, datetime, int, Item, str, str]] = []
     for order, result in enumerate(results):
         for item in result.items:
             key = story_key(item.link)
             when = item.published or min(first_seen.get(key, end), end)
             if start < when <= end:
-                found.append((when, order, item, result.source.placement, key))
-    found.sort(key=lambda f: (f[0], -f[1]), reverse=True)
+                found.append((item.published is not None, when, order, item, result.source.placement, key))
+    # Undated items (no date in the feed, or one that does not parse) are placed after every dated
+    # story, newest first-seen first among themselves. Their first-seen time decides whether they
+    # are new (in the window) but says nothing of when they were published: usually it is this very
+    # run, and ranked by it they would come first and take the headline from the week's real news.
+    # The editor can still pin one as the headline. Where the same story comes dated and undated,
+    # the dated copy is the one kept.
+    found.sort(key=lambda f: (f[0], f[1], -f[2]), reverse=True)
     links_seen: set[str] = set(seen)
     titles_seen: set[str] = set()
     out = []
-    for _when, _order, item, placement, key in found:
+    for _dated, _when, _order, item, placement, key in found:
         tkey = title_key(item.title)
         if key in links_seen or (tkey and tkey in titles_seen):
             continue
@@ -134,14 +159,16 @@ def collect(
         return issue_from_draft(settings, period_of(existing, settings.zone), existing.draft), []
     if not settings.sources:
         raise CollectError("no sources are configured", hint="add a [[sources]] table with a url or a path")
-    results = read_sources(settings, engine, fetcher=fetcher)
+    start = window_start(engine, period)
+    period = Period(key=period.key, start=start, end=period.end)
+    # Feeds yield the window's entries (and undated ones), however many: an archive feed's old
+    # entries cost nothing more, and a busy feed's week is never cut short.
+    results = read_sources(settings, engine, fetcher=fetcher, window=(start, period.end))
     if all(r.error for r in results):
         reasons = "; ".join(str(r.error.message) for r in results if r.error)
         raise CollectError(
             f"every source failed: {reasons}", hint="check the sources' URLs and this machine's network"
         )
-    start = window_start(engine, period)
-    period = Period(key=period.key, start=start, end=period.end)
     undated = [story_key(i.link) for r in results for i in r.items if i.published is None]
     seen_at = min(now or datetime.now(UTC), period.end)
     first = store.feeds.first_seen_times(engine, undated, seen_at)

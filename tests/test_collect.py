@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -55,44 +55,50 @@ def titles(settings: Settings, day: str, **kw: object) -> list[str]:
     return [i.title for i in issue.items]
 
 
-def test_the_first_issue_takes_one_week_back_never_the_whole_history(tmp_path: Path) -> None:
+def test_the_first_issue_starts_on_the_monday_of_the_week_before_never_the_whole_history(
+    tmp_path: Path,
+) -> None:
     settings = project(
         tmp_path,
         {
             "news": rss(
                 ("This week", "http://e.org/1", "Thu, 16 Nov 2023 10:00:00 +0100"),
                 ("Last week", "http://e.org/2", "Thu, 09 Nov 2023 10:00:00 +0100"),
+                ("First minute of last week", "http://e.org/5", "Mon, 06 Nov 2023 00:01:00 +0100"),
+                ("The Sunday before", "http://e.org/6", "Sun, 05 Nov 2023 23:59:00 +0100"),
                 ("Long ago", "http://e.org/3", "Sun, 01 Jan 2023 10:00:00 +0100"),
                 ("Tomorrow", "http://e.org/4", "Sat, 18 Nov 2023 10:00:00 +0100"),
             )
         },
     )
-    assert titles(settings, "2023-11-17") == ["This week"]
+    assert titles(settings, "2023-11-17") == ["This week", "Last week", "First minute of last week"]
 
 
-def test_a_week_across_the_dst_change_is_seven_local_days(tmp_path: Path) -> None:
+def test_a_first_window_across_the_dst_change_starts_at_local_midnight(tmp_path: Path) -> None:
     # Europe/Brussels fell back from 03:00 CEST to 02:00 CET on Sunday 29 October 2023.
     settings = project(
         tmp_path,
         {
             "news": rss(
-                ("Just before the window", "http://e.org/a", "Wed, 25 Oct 2023 23:30:00 +0200"),
-                ("First hour of the week", "http://e.org/b", "Thu, 26 Oct 2023 00:30:00 +0200"),
+                ("Just before the window", "http://e.org/a", "Sun, 22 Oct 2023 23:30:00 +0200"),
+                ("First hour of the window", "http://e.org/b", "Mon, 23 Oct 2023 00:30:00 +0200"),
                 ("In the repeated hour", "http://e.org/c", "Sun, 29 Oct 2023 02:30:00 +0100"),
-                ("Last hour of the week", "http://e.org/d", "Wed, 01 Nov 2023 23:30:00 +0100"),
+                ("Last hour of the window", "http://e.org/d", "Wed, 01 Nov 2023 23:30:00 +0100"),
                 ("Just after", "http://e.org/e", "Thu, 02 Nov 2023 00:30:00 +0100"),
             )
         },
     )
     period = period_for(as_of(settings, "2023-11-01"), settings.zone)
     assert period.key == "2023-W44"
-    # 169 hours: an aware subtraction within one zone counts wall-clock time, so compare in UTC
-    assert period.end.astimezone(UTC) - period.start.astimezone(UTC) == timedelta(days=7, hours=1)
-    assert (period.start.hour, period.end.hour) == (23, 23)
+    # Monday 23 October, 00:00 CEST (UTC+2); the week after starts at 00:00 CET (UTC+1)
+    assert period.start.astimezone(UTC) == datetime(2023, 10, 22, 22, tzinfo=UTC)
+    after = period_for(as_of(settings, "2023-11-08"), settings.zone).start
+    assert after.astimezone(UTC) == datetime(2023, 10, 29, 23, tzinfo=UTC)
+    assert (period.start.hour, period.start.minute, after.hour, after.minute) == (0, 0, 0, 0)
     assert sorted(titles(settings, "2023-11-01")) == [
-        "First hour of the week",
+        "First hour of the window",
         "In the repeated hour",
-        "Last hour of the week",
+        "Last hour of the window",
     ]
 
 
@@ -172,7 +178,10 @@ def test_an_undated_item_is_dated_when_first_seen_and_not_new_every_week(tmp_pat
     week2 = datetime(2023, 11, 22, 12, tzinfo=settings.zone)
     assert titles(settings, "2023-11-17", now=week1) == ["No date on me"]
     assert titles(settings, "2023-11-17", now=week2) == ["No date on me"]  # the same week, collected again
-    assert titles(settings, "2023-11-24", now=week2) == []
+    # Two weeks on (no issue sent, so a first issue's window: from Monday 20 November), it is
+    # still dated 15 November, not "now".
+    week3 = datetime(2023, 11, 29, 12, tzinfo=settings.zone)
+    assert titles(settings, "2023-12-01", now=week3) == []
 
 
 def test_nothing_new_sends_nothing_and_says_since_when(tmp_path: Path) -> None:
@@ -182,7 +191,7 @@ def test_nothing_new_sends_nothing_and_says_since_when(tmp_path: Path) -> None:
     outcome = send(
         settings, store.open_engine(settings.database_url), as_of(settings, "2023-11-17"), transport=transport
     )
-    assert outcome.state == "nothing-new" and outcome.message == "nothing new since 2023-11-10 23:59 CET"
+    assert outcome.state == "nothing-new" and outcome.message == "nothing new since 2023-11-06 00:00 CET"
     assert transport.sent == []
 
 

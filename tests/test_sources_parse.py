@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from newsletter.config import SourceSection
 from newsletter.errors import SourceError
-from newsletter.sources.feed import MAX_ENTRIES, parse_feed, shorten
+from newsletter.sources import feed
+from newsletter.sources.feed import parse_feed, read_feed, shorten
 from newsletter.sources.handwritten import parse_items
 
 pytestmark = pytest.mark.sqlite_only  # parses feeds in memory; opens no database
@@ -151,11 +152,52 @@ def test_entities_in_a_utf16_feed_are_refused() -> None:
     assert "entities" in info.value.message
 
 
-def test_entries_per_feed_are_capped() -> None:
-    body = "".join(
-        f"<item><title>n{n}</title><link>http://e.org/{n}</link></item>" for n in range(MAX_ENTRIES + 50)
+def dated_items(count: int, first: datetime, step: timedelta, start: int = 0) -> str:
+    """``count`` items numbered from ``start``, the first dated ``first``, each ``step`` later."""
+    return "".join(
+        f"<item><title>n{n}</title><link>http://e.org/{n}</link>"
+        f"<pubDate>{(first + (n - start) * step):%a, %d %b %Y %H:%M:%S +0000}</pubDate></item>"
+        for n in range(start, start + count)
     )
-    assert len(parse(rss(body))) == MAX_ENTRIES
+
+
+def test_every_entry_is_kept_and_a_cap_far_above_says_what_it_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = "".join(f"<item><title>n{n}</title><link>http://e.org/{n}</link></item>" for n in range(1200))
+    assert len(parse(rss(body))) == 1200  # once cut at 500, silently
+    assert feed.MAX_ITEMS >= 10_000
+
+    # Over the cap (made small here), the newest entries are kept, in the feed's order, and a note
+    # names the source and how many were left out. The feed lists its oldest entry first.
+    monkeypatch.setattr(feed, "MAX_ITEMS", 100)
+    found = read_feed(
+        rss(dated_items(150, datetime(2023, 11, 10, tzinfo=UTC), timedelta(minutes=30))).encode(),
+        source=NEWS,
+        base_url=BASE,
+    )
+    assert [i.title for i in found.items] == [f"n{n}" for n in range(50, 150)]
+    assert found.notes == [
+        "source 'News': 150 entries with a link, over the cap of 100 a feed; kept the newest 100, left out 50"
+    ]
+
+
+def test_with_a_window_only_its_entries_and_the_undated_ones_become_items() -> None:
+    """An archive feed: 1,500 old entries, 600 of the week, 3 undated; a week of 600 is kept whole."""
+    start = datetime(2023, 11, 10, 23, tzinfo=UTC)
+    end = start + timedelta(days=7)
+    old = dated_items(1500, datetime(2022, 1, 1, tzinfo=UTC), timedelta(hours=5))
+    week = dated_items(600, start + timedelta(minutes=1), timedelta(minutes=15), start=1500)
+    undated = "".join(f"<item><title>u{n}</title><link>http://e.org/u{n}</link></item>" for n in range(3))
+    late = dated_items(1, end + timedelta(minutes=1), timedelta(0), start=9999)
+    found = read_feed(
+        rss(week + undated + old + late).encode(), source=NEWS, base_url=BASE, window=(start, end)
+    )
+    assert len(found.items) == 603 and found.notes == []
+    assert all(start < i.published <= end for i in found.items if i.published)
+    assert [i.title for i in found.items if i.published is None] == ["u0", "u1", "u2"]
+    # A feed with nothing in the window is empty, not an error.
+    assert read_feed(rss(old).encode(), source=NEWS, base_url=BASE, window=(start, end)).items == []
 
 
 def test_not_a_feed_and_malformed_beyond_use_are_source_errors() -> None:

@@ -6,6 +6,11 @@ small pool of worker processes, forked before any fetch thread starts. Per URL s
 keeps the ETag / Last-Modified and the last good body, so a 304 reuses that body, and counts
 failures in a row, which `newsletter status` shows. The store is read once before the fetches
 and written once after them.
+
+Given the issue's window, feeds yield only its entries (and undated ones), however many. A source
+whose URL is a web page is read through the feed the page announces, as feed readers do, with a
+note saying so; the notes of a run, like its errors, reach the operator through
+``source_warnings``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +35,7 @@ from newsletter.errors import SourceError
 from newsletter.models import Item
 from newsletter.sources import feed, handwritten
 from newsletter.sources.fetch import Fetched, Fetcher, read_file
-from newsletter.sources.page import try_page_image
+from newsletter.sources.page import announced_feeds, try_page_image
 
 WORKERS = 16
 # Below this many sources, parsing in this process is faster than starting worker processes.
@@ -44,6 +50,28 @@ class SourceResult:
     failures_in_a_row: int = 0
     not_modified: bool = False
     fetched: Fetched | None = None  # what was read, for the store
+    notes: tuple[str, ...] = ()  # what the operator should know though the source was read
+
+
+# A window: items dated in (start, end] are wanted; None reads every entry.
+Window = tuple[datetime, datetime] | None
+# What parsing returns across the process boundary: items, notes, and the error's
+# (message, hint, is a web page) or None.
+_Parsed = tuple[list[Item], list[str], tuple[str, str | None, bool] | None]
+
+
+def source_warnings(results: Sequence[SourceResult]) -> list[str]:
+    """The lines to show the operator after a run: each failed source's error (with its failures in
+    a row), then each source's notes (a page read through its feed, entries left out)."""
+    lines = []
+    for result in results:
+        if result.error is not None:
+            text = str(result.error)
+            if result.failures_in_a_row > 1:
+                text += f" (failed {result.failures_in_a_row} runs in a row)"
+            lines.append(text)
+    lines += [note for result in results for note in result.notes]
+    return lines
 
 
 def source_id(source: SourceSection) -> str:
@@ -51,9 +79,16 @@ def source_id(source: SourceSection) -> str:
 
 
 def read_sources(
-    settings: Settings, engine: Engine | None = None, *, fetcher: Fetcher | None = None
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    fetcher: Fetcher | None = None,
+    window: Window = None,
 ) -> list[SourceResult]:
-    """Fetch and parse all sources concurrently; one broken source never stops the others."""
+    """Fetch and parse all sources concurrently; one broken source never stops the others.
+
+    With a ``window`` (start, end], a feed's entries dated outside it are skipped while parsing.
+    """
     if not settings.sources:
         return []
     states = (
@@ -66,7 +101,8 @@ def read_sources(
         with ThreadPoolExecutor(max_workers=min(WORKERS, len(settings.sources))) as pool:
             results = list(
                 pool.map(
-                    lambda s: _read_one(settings, s, states.get(s.url), fetcher, parsers), settings.sources
+                    lambda s: _read_one(settings, s, states.get(s.url), fetcher, parsers, window),
+                    settings.sources,
                 )
             )
     finally:
@@ -95,15 +131,19 @@ def _read_one(
     state: dict[str, Any] | None,
     fetcher: Fetcher,
     parsers: Executor | None,
+    window: Window = None,
 ) -> SourceResult:
     try:
         fetched = _fetch(settings, source, state, fetcher)
         if fetched.not_modified:
             fetched = _stored(fetched, state, source)
-        job = (source, fetched.body, fetched.base_url, settings.issue.summary_length)
-        items, error = parsers.submit(_parse, *job).result() if parsers else _parse(*job)
-        if error is not None:
-            raise SourceError(*error)
+        items, notes, error = _parse_in(parsers, source, fetched, settings.issue.summary_length, window)
+        if error is not None and error[2]:
+            fetched, items, notes = _through_announced_feed(
+                settings, source, fetched, fetcher, parsers, window, error
+            )
+        elif error is not None:
+            raise SourceError(error[0], error[1])
     except BrokenProcessPool:
         crashed = SourceError(
             f"source {source.name!r}: the feed parser crashed", hint="open the feed: it may be corrupt"
@@ -113,7 +153,65 @@ def _read_one(
         return SourceResult(source=source, error=exc, failures_in_a_row=1)
     if source.limit is not None:
         items = items[: source.limit]
-    return SourceResult(source=source, items=tuple(items), not_modified=fetched.not_modified, fetched=fetched)
+    return SourceResult(
+        source=source,
+        items=tuple(items),
+        not_modified=fetched.not_modified,
+        fetched=fetched,
+        notes=tuple(notes),
+    )
+
+
+def _parse_in(
+    parsers: Executor | None, source: SourceSection, fetched: Fetched, summary_length: int, window: Window
+) -> _Parsed:
+    job = (source, fetched.body, fetched.base_url, summary_length, window)
+    return parsers.submit(_parse, *job).result() if parsers else _parse(*job)
+
+
+def _through_announced_feed(
+    settings: Settings,
+    source: SourceSection,
+    page: Fetched,
+    fetcher: Fetcher,
+    parsers: Executor | None,
+    window: Window,
+    error: tuple[str, str | None, bool],
+) -> tuple[Fetched, list[Item], list[str]]:
+    """The source is a web page: read the first RSS or Atom feed it announces, as feed readers do.
+
+    The feed is fetched whole each run (its validators would not fit the page's URL they are
+    stored under); the note tells the operator to use the feed's URL, which fixes that too.
+    """
+    feeds = announced_feeds(page.body, page.base_url)
+    where = source.url or source.path
+    if not feeds:
+        raise SourceError(
+            f"source {source.name!r}: {where} is a web page (HTML), not an RSS or Atom feed, "
+            "and it announces no feed",
+            hint="open the page in a browser and find its feed (a link or an RSS icon; often /feed, "
+            "/rss or /atom.xml), then give that address as the source's url",
+        )
+    feed_url = feeds[0]
+    if not source.url:
+        raise SourceError(error[0], hint=f'the page announces the feed {feed_url}: use url = "{feed_url}"')
+    try:
+        fetched = replace(fetcher.fetch(feed_url, name=source.name), etag="", last_modified="")
+        items, notes, again = _parse_in(parsers, source, fetched, settings.issue.summary_length, window)
+        if again is not None:
+            raise SourceError(again[0], again[1])
+    except SourceError as exc:
+        reason = exc.message.removeprefix(f"source {source.name!r}: ")
+        raise SourceError(
+            f"source {source.name!r}: {where} is a web page, and the feed it announces, {feed_url}, "
+            f"cannot be read: {reason}",
+            hint=exc.hint or f"open {feed_url} in a browser",
+        ) from exc
+    note = (
+        f"source {source.name!r}: {where} is a web page; reading the feed it announces, {feed_url} "
+        f'(set url = "{feed_url}" in this [[sources]] table to read it directly)'
+    )
+    return fetched, items, [note, *notes]
 
 
 def _fetch(
@@ -147,15 +245,19 @@ def _stored(fetched: Fetched, state: dict[str, Any] | None, source: SourceSectio
 
 
 def _parse(
-    source: SourceSection, body: bytes, base_url: str, summary_length: int
-) -> tuple[list[Item], tuple[str, str | None] | None]:
-    """Bytes -> items, or the error's (message, hint): runs in a worker process, so nothing raises out."""
+    source: SourceSection, body: bytes, base_url: str, summary_length: int, window: Window = None
+) -> _Parsed:
+    """Bytes -> items and notes, or the error's (message, hint, is a web page): runs in a worker
+    process, so nothing raises out."""
     try:
         if source.kind == "items" or Path(source.path or source.url).suffix.lower() == ".toml":
-            return handwritten.parse_items(body, source, base_url), None
-        return feed.parse_feed(body, source=source, base_url=base_url, summary_length=summary_length), None
+            return handwritten.parse_items(body, source, base_url), [], None
+        found = feed.read_feed(
+            body, source=source, base_url=base_url, summary_length=summary_length, window=window
+        )
+        return found.items, found.notes, None
     except SourceError as exc:
-        return [], (exc.message, exc.hint)
+        return [], [], (exc.message, exc.hint, isinstance(exc, feed.WebPageError))
 
 
 def _remember(engine: Engine, results: list[SourceResult]) -> list[SourceResult]:

@@ -3,7 +3,14 @@
 Before feedparser sees a feed, ``defuse`` rewrites its DOCTYPE so that no declared entity can
 expand it: feedparser's fallback parser re-inserts every "safe" entity, and a 35 KB feed with one
 30 KB entity referenced a thousand times becomes a 45 MB summary. What parsing yields is capped
-too: entries per feed and characters per field.
+too: characters per field, and items per feed (``MAX_ITEMS``, far above any week's news; what is
+left out beyond it is said in a note naming the source).
+
+Given the issue's window, ``read_feed`` turns into items only the entries dated inside it (and the
+undated ones, dated later by when they are first seen): a feed that carries its whole archive,
+thousands of entries, costs one feedparser pass and a date check per old entry, and every entry of
+the period is kept whatever their number. Memory is bounded by the fetch's byte cap (10 MB), which
+bounds feedparser's work, and by ``MAX_ITEMS``.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import calendar
 import html
 import re
 import xml.sax
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -34,30 +42,79 @@ _ENTITY = re.compile(rb"<!ENTITY\s+(\w[\w.-]*)\s+(\"[^\"]*\"|'[^']*')\s*>", re.I
 # a short plain string. Anything longer (or a parameter or external entity) is dropped.
 _SHORT_VALUE = re.compile(rb"^(&#x?[0-9a-fA-F]{1,6};|[^&%<>\"']{0,8})$")
 _VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".ogv", ".m3u8")
-MAX_ENTRIES = 500
+# Items kept per feed, after the window: a safety cap on what one run carries into the draft, far
+# above what any feed publishes in a week. Entries beyond it are left out with a note.
+MAX_ITEMS = 10_000
+_EPOCH = datetime.fromtimestamp(0, UTC)
 MAX_FIELD_CHARS = 100_000
 TITLE_FROM_SUMMARY = 100
 
 
+@dataclass(slots=True)
+class FeedItems:
+    """What one feed yields: its items, and notes for the operator (what was left out, and why)."""
+
+    items: list[Item] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class WebPageError(SourceError):
+    """The document is an HTML page, not a feed: the caller may look for the feed it announces."""
+
+
 def parse_feed(body: bytes, *, source: SourceSection, base_url: str, summary_length: int = 300) -> list[Item]:
-    """Parse a feed's bytes. A malformed feed is still used when entries parse."""
+    """Parse a feed's bytes into items (every entry, up to ``MAX_ITEMS``). A malformed feed is still
+    used when entries parse."""
+    return read_feed(body, source=source, base_url=base_url, summary_length=summary_length).items
+
+
+def read_feed(
+    body: bytes,
+    *,
+    source: SourceSection,
+    base_url: str,
+    summary_length: int = 300,
+    window: tuple[datetime, datetime] | None = None,
+) -> FeedItems:
+    """Parse a feed's bytes; with a ``window`` (start, end], entries dated outside it are skipped
+    before any work is spent on them. Undated entries are always kept."""
     parsed = _parse(defuse(body, source.name), source.name, base_url)
     entries = parsed.get("entries") or []
     if not entries:
         _raise_unless_feed(parsed, body, source.name)
-        return []
+        return FeedItems()
     allow_file = base_url.startswith("file:")
-    items = []
-    for entry in entries[:MAX_ENTRIES]:
-        item = _item(entry, source, base_url, summary_length, allow_file)
+    result = FeedItems()
+    outside = 0
+    wanted: list[tuple[int, str, datetime | None]] = []  # (entry index, link, date)
+    for n, entry in enumerate(entries):
+        link = safe_url(_text(entry.get("link")), base_url, allow_file=False)
+        if not link:
+            continue
+        published = _date(entry)
+        if window is not None and published is not None and not window[0] < published <= window[1]:
+            outside += 1
+            continue
+        wanted.append((n, link, published))
+    if len(wanted) > MAX_ITEMS:
+        # Keep the newest (undated entries last, as in the draft), then restore the feed's order.
+        newest = sorted(wanted, key=lambda w: (w[2] is not None, w[2] or _EPOCH), reverse=True)
+        wanted = sorted(newest[:MAX_ITEMS])
+        span = "in the issue's window (or undated)" if window is not None else "with a link"
+        result.notes.append(
+            f"source {source.name!r}: {len(newest)} entries {span}, over the cap of {MAX_ITEMS} a feed; "
+            f"kept the newest {MAX_ITEMS}, left out {len(newest) - MAX_ITEMS}"
+        )
+    for n, link, published in wanted:
+        item = _item(entries[n], link, published, source, base_url, summary_length, allow_file)
         if item is not None:
-            items.append(item)
-    if not items:
+            result.items.append(item)
+    if not result.items and not outside:
         raise SourceError(
             f"source {source.name!r}: {len(entries)} entries, none with an http(s) link",
             hint="the feed's items need <link> elements pointing to web pages",
         )
-    return items
+    return result
 
 
 def _parse(body: bytes, name: str, base_url: str) -> Any:
@@ -82,7 +139,7 @@ def _raise_unless_feed(parsed: Any, body: bytes, name: str) -> None:
             f"source {name!r}: the feed is empty (0 bytes)", hint="the server sent nothing; check the URL"
         )
     if _HTML_PAGE.search(body[:2048]):
-        raise SourceError(
+        raise WebPageError(
             f"source {name!r}: this is a web page (HTML), not an RSS or Atom feed",
             hint="open the page in a browser and look for its feed link (often /feed, /rss or /atom.xml)",
         )
@@ -163,11 +220,14 @@ def _doctype_end(body: bytes, i: int) -> tuple[int, bytes | None]:
 
 
 def _item(
-    entry: Any, source: SourceSection, base_url: str, summary_length: int, allow_file: bool
+    entry: Any,
+    link: str,
+    published: datetime | None,
+    source: SourceSection,
+    base_url: str,
+    summary_length: int,
+    allow_file: bool,
 ) -> Item | None:
-    link = safe_url(_text(entry.get("link")), base_url, allow_file=False)
-    if not link:
-        return None
     content = _content_html(entry)
     summary = clean_text(_text(entry.get("summary")) or content)
     title = clean_text(_text(entry.get("title"))) or shorten(summary, TITLE_FROM_SUMMARY)
@@ -177,7 +237,7 @@ def _item(
         title=title,
         link=link,
         summary=shorten(summary, summary_length),
-        published=_date(entry),
+        published=published,
         source=source.name,
         label=source.label,
         image=_image(entry, content, base_url, allow_file),
@@ -250,8 +310,11 @@ def safe_url(url: str, base_url: str, *, allow_file: bool) -> str:
 
 
 def _date(entry: Any) -> datetime | None:
+    """The published, else updated, else created date; None when there is none or it does not parse."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        # dict.get: the stored keys only (feedparser's own get maps a missing updated_parsed to
+        # published_parsed, with a DeprecationWarning, when a date did not parse)
+        value = dict.get(entry, key) if isinstance(entry, dict) else None
         if value:
             try:
                 return datetime.fromtimestamp(calendar.timegm(value), UTC)

@@ -1,7 +1,10 @@
-"""An article page's Open Graph metadata (og:image, og:title, og:description), read from its <head>.
+"""What a web page's <head> says: its Open Graph metadata (og:image, og:title, og:description),
+and the feeds it announces.
 
-Used for a source with ``og_image = true`` (items that carry no image of their own) and for
-`newsletter draft add URL` without a title. Pages are fetched with the same caps as feeds.
+The metadata is used for a source with ``og_image = true`` (items that carry no image of their own)
+and for `newsletter draft add URL` without a title; the announced feeds when a source's URL is a web
+page rather than a feed (``<link rel="alternate" type="application/rss+xml" href="...">``, as feed
+readers find them). Pages are fetched with the same caps as feeds.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from newsletter.sources.fetch import Fetcher
 
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 HEAD_BYTES = 512 * 1024
+FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,8 @@ class _HeadParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.meta: dict[str, str] = {}
+        self.feeds: list[str] = []  # hrefs of <link rel="alternate"> to RSS or Atom, in page order
+        self.base = ""  # <base href>
         self.title = ""
         self._in_title = False
         self.done = False
@@ -43,6 +49,14 @@ class _HeadParser(HTMLParser):
             key = (values.get("property") or values.get("name") or "").lower()
             if key and key not in self.meta and "content" in values:
                 self.meta[key] = values["content"]
+        elif tag == "link":
+            values = {k.lower(): v or "" for k, v in attrs}
+            rels = values.get("rel", "").lower().split()
+            kind = values.get("type", "").split(";")[0].strip().lower()
+            if "alternate" in rels and kind in FEED_TYPES and values.get("href", "").strip():
+                self.feeds.append(values["href"].strip())
+        elif tag == "base" and not self.base:
+            self.base = dict(attrs).get("href") or ""
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "head":
@@ -55,14 +69,32 @@ class _HeadParser(HTMLParser):
             self.title += data
 
 
-def page_meta(body: bytes, base_url: str) -> PageMeta:
-    """The Open Graph title, description and image of an HTML page (http(s) image URLs only)."""
+def _head(body: bytes) -> _HeadParser:
     parser = _HeadParser()
     text = body[:HEAD_BYTES].decode("utf-8", "replace")
     for start in range(0, len(text), 8192):
         parser.feed(text[start : start + 8192])
         if parser.done:
             break
+    return parser
+
+
+def announced_feeds(body: bytes, base_url: str) -> list[str]:
+    """The RSS and Atom feeds an HTML page announces in its <head>, in its order, as absolute
+    http(s) URLs (relative ones resolved against the page's <base href>, else its URL)."""
+    parser = _head(body)
+    base = safe_url(parser.base, base_url, allow_file=False) if parser.base else base_url
+    found: list[str] = []
+    for href in parser.feeds:
+        url = safe_url(href, base or base_url, allow_file=False)
+        if url and url not in found:
+            found.append(url)
+    return found
+
+
+def page_meta(body: bytes, base_url: str) -> PageMeta:
+    """The Open Graph title, description and image of an HTML page (http(s) image URLs only)."""
+    parser = _head(body)
     meta = parser.meta
     image = meta.get("og:image:secure_url") or meta.get("og:image") or meta.get("twitter:image", "")
     return PageMeta(
