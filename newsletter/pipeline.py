@@ -33,6 +33,7 @@ from newsletter.models import (
     SubscriberStatus,
 )
 from newsletter.render import render_issue
+from newsletter.sources import source_warnings
 from newsletter.subscribers import read_csv, sync
 from newsletter.transports import Transport
 
@@ -74,14 +75,7 @@ def sync_subscribers(settings: Settings, engine: Engine) -> list[str]:
 def draft_issue(settings: Settings, engine: Engine, as_of: datetime) -> tuple[Issue, list[str]]:
     """The period's issue: collected (or refreshed) while a draft, as frozen once sending began."""
     issue, results = collect(settings, engine, as_of)
-    warnings = []
-    for result in results:
-        if result.error is not None:
-            text = str(result.error)
-            if result.failures_in_a_row > 1:
-                text += f" (failed {result.failures_in_a_row} runs in a row)"
-            warnings.append(text)
-    return issue, warnings
+    return issue, source_warnings(results)
 
 
 def rendered_for(settings: Settings, engine: Engine, issue: Issue) -> RenderedIssue:
