@@ -21,6 +21,7 @@ import contextlib
 import ipaddress
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parseaddr
 from enum import StrEnum
@@ -267,8 +268,16 @@ def dns_checks(settings: Settings) -> list[Result]:
                 "dns", Level.WARN, f"cannot look up DNS records here: {exc}", "run `check` where DNS works"
             )
         ]
+    # The lookups at once: an unreachable resolver costs its timeout once, not once per record.
+    names = [domain, f"_dmarc.{domain}"]
+    if settings.delivery.dkim_key:
+        names.append(
+            f"{settings.delivery.dkim_selector}._domainkey.{(settings.delivery.dkim_domain or domain).lower()}"
+        )
+    with ThreadPoolExecutor(len(names)) as pool:
+        answers = dict(zip(names, pool.map(lambda name: _txt(resolver, name), names), strict=True))
     found = []
-    spf = _txt(resolver, domain)
+    spf = answers[domain]
     if spf is None:
         found.append(Result("spf", Level.WARN, f"the SPF lookup for {domain} could not be made", "check DNS"))
     elif not [t for t in spf if t.lower().startswith("v=spf1")]:
@@ -282,7 +291,7 @@ def dns_checks(settings: Settings) -> list[Result]:
         )
     else:
         found.append(Result("spf", Level.PASS, next(t for t in spf if t.lower().startswith("v=spf1"))))
-    dmarc = _txt(resolver, f"_dmarc.{domain}")
+    dmarc = answers[f"_dmarc.{domain}"]
     if dmarc is None:
         found.append(
             Result("dmarc", Level.WARN, f"the DMARC lookup for {domain} could not be made", "check DNS")
@@ -303,11 +312,11 @@ def dns_checks(settings: Settings) -> list[Result]:
             found.append(
                 Result("dmarc", Level.PASS, f"policy {policy[1] if policy else '(none given)'}: {record}")
             )
-    found.append(_dkim(settings, resolver, domain))
+    found.append(_dkim(settings, answers, domain))
     return found
 
 
-def _dkim(settings: Settings, resolver, from_domain: str) -> Result:  # type: ignore[no-untyped-def]
+def _dkim(settings: Settings, answers: dict[str, list[str] | None], from_domain: str) -> Result:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -351,7 +360,7 @@ def _dkim(settings: Settings, resolver, from_domain: str) -> Result:  # type: ig
         )
     ).decode()
     name = f"{d.dkim_selector}._domainkey.{domain}"
-    records = _txt(resolver, name)
+    records = answers.get(name)
     if records is None:
         return Result("dkim", Level.WARN, f"the lookup of {name} could not be made", "check DNS")
     published = [re.sub(r"\s+", "", m[1]) for t in records if (m := re.search(r"\bp=([A-Za-z0-9+/=\s]*)", t))]
