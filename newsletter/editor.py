@@ -1,15 +1,20 @@
 """The editor's changes to a stored draft: pin, drop, restore, move, add, and a TOML file to edit.
 
-Items are referred to by their number in the draft's table (headline 1, then the cards, the
-further links, the links that do not fit, and the dropped items) or by their URL. Every change
-is a choice stored beside the candidates (see ``newsletter.collect``), so re-collecting keeps it.
-A draft that is being sent (or was sent) is frozen.
+Items are referred to by their id or their URL. An id is a few letters made from the story's link
+(``short_ids``): it never changes when items move, are dropped or restored, nor when the feeds are
+read again, and, having no digits, it is never taken for a position. A position is a row's number
+in the draft's table (headline 1, then the cards, the further links, the links that do not fit);
+it changes with every move, so it says where to put an item, never which item. Every change is a
+choice stored beside the candidates (see ``newsletter.collect``), so re-collecting keeps it. A
+draft that is being sent (or was sent) is frozen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,15 +30,47 @@ from newsletter.sources.feed import clean_text, safe_url
 ROLES = ("headline", "card", "link", "drop")
 _ITEM_KEYS = {"role", "title", "link", "summary", "image", "video", "source", "date"}
 
+# An id's letters: no vowels (no words), no l (a 1): never a number, never a word.
+_ID_LETTERS = "bcdfghjkmnpqrstvwxz"
+ID_LENGTH = 3
+
+
+def _code(key: str) -> str:
+    number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    letters = []
+    for _ in range(12):
+        number, digit = divmod(number, len(_ID_LETTERS))
+        letters.append(_ID_LETTERS[digit])
+    return "".join(letters)
+
+
+def short_ids(keys: Iterable[str]) -> dict[str, str]:
+    """Each story key's id: the first ``ID_LENGTH`` letters of a hash of the key, longer only for
+    the (rare) keys of the same draft that share them. The same story has the same id in every draft."""
+    codes = {key: _code(key) for key in keys}
+    ids = {}
+    for key, code in codes.items():
+        length = ID_LENGTH
+        while any(other != key and c[:length] == code[:length] for other, c in codes.items()):
+            length += 1
+        ids[key] = code[:length]
+    return ids
+
+
+def looks_like_id(ref: str) -> bool:
+    return bool(ref) and all(c in _ID_LETTERS for c in ref.strip().lower())
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
     """One line of the draft's table."""
 
-    number: int
+    number: int  # its position (0 for a dropped item, which has none)
     role: str  # headline | card | link | extra (beyond max_links) | dropped
     key: str
     item: Item
+    id: str = ""  # the item's stable reference (``short_ids``)
+    place: str = ""  # as the table says it: headline, card 3, link, no room, dropped
 
 
 @dataclass(slots=True)
@@ -53,34 +90,73 @@ class EditableDraft:
         return issue_from_draft(self.settings, self.period, self.data)
 
     def rows(self) -> list[Row]:
+        """The table: the issue's items in order (headline, cards, further links), then the links
+        that do not fit (``extra``, still in the editor's order), then the dropped items."""
         main, linked = arrange(self.data)
         issue = self.issue
         shown = [("headline", issue.headline)] if issue.headline else []
         shown += [("card", i) for i in issue.cards] + [("link", i) for i in issue.links]
-        rows = [Row(n, role, story_key(item.link), item) for n, (role, item) in enumerate(shown, start=1)]
-        placed = {r.key for r in rows}
-        extra = [e for e in main + linked if e.key not in placed]
-        rows += [Row(len(rows) + n, "extra", e.key, e.item) for n, e in enumerate(extra, 1)]
-        for entry in self._dropped():
-            rows.append(Row(len(rows) + 1, "dropped", entry.key, entry.item))
+        placed = {story_key(item.link) for _, item in shown}
+        # As issue_from_draft orders the further links, of which these are the ones past max_links.
+        rank = {key: n for n, key in enumerate(self.choices.order)}
+        extra = sorted(
+            (e for e in main + linked if e.key not in placed), key=lambda e: rank.get(e.key, len(rank))
+        )
+        ids = short_ids(e.key for e in self.data.entries())
+        rows: list[Row] = []
+        cards = 0
+        for role, item in shown:
+            key = story_key(item.link)
+            cards += role == "card"
+            place = f"card {cards}" if role == "card" else role
+            rows.append(Row(len(rows) + 1, role, key, item, ids.get(key, ""), place))
+        rows += [
+            Row(len(rows) + n, "extra", e.key, e.item, ids[e.key], "no room") for n, e in enumerate(extra, 1)
+        ]
+        rows += [Row(0, "dropped", e.key, e.item, ids[e.key], "dropped") for e in self._dropped()]
         return rows
 
     def _dropped(self) -> list[Candidate]:
         by_key = {e.key: e for e in self.data.entries()}
         return [by_key[k] for k in self.choices.drop if k in by_key]
 
-    def resolve(self, ref: str) -> Row:
-        """The row a number or a URL refers to."""
+    def row(self, key: str) -> Row:
+        """The row of a story key, as the table shows it now."""
+        return next(r for r in self.rows() if r.key == key)
+
+    def resolve(self, ref: str, *, positions: bool = True) -> Row:
+        """The row an id, a URL or (with ``positions``) a position in the current table refers to."""
         rows = self.rows()
-        if ref.strip().isdigit():
-            number = int(ref)
-            if 1 <= number <= len(rows):
-                return rows[number - 1]
+        text = ref.strip()
+        if text.isdigit():
+            number = int(text)
+            at = next((r for r in rows if r.number == number and number), None)
+            if not positions:
+                raise CollectError(
+                    f"issue {self.period.key}: {text} is a position in the table, not an item: "
+                    "positions change with every move, an item's id does not",
+                    hint=f"name the item by its id or its URL (#{number} is now `{at.id}`: {at.item.title})"
+                    if at
+                    else "name the item by its id (the table's id column) or its URL",
+                )
+            if at is not None:
+                return at
             raise CollectError(
-                f"issue {self.period.key}: no item number {number} (the draft has {len(rows)})",
+                f"issue {self.period.key}: no item number {number} (the draft has {sum(1 for r in rows if r.number)})",
                 hint="`newsletter draft show` lists the numbers",
             )
-        key = story_key(ref)
+        if looks_like_id(text):
+            wanted = text.lower()
+            for row in rows:
+                if row.id == wanted:
+                    return row
+            similar = [r.id for r in rows if r.id.startswith(wanted)]
+            raise CollectError(
+                f"issue {self.period.key}: no item with the id {text}"
+                + (f" (did you mean {' or '.join(similar)}?)" if similar else ""),
+                hint="`newsletter draft show` lists the items and their ids",
+            )
+        key = story_key(text)
         for row in rows:
             if row.key == key:
                 return row
@@ -109,7 +185,10 @@ class EditableDraft:
     def restore(self, ref: str) -> Row:
         row = self.resolve(ref)
         if row.role != "dropped":
-            raise CollectError(f"issue {self.period.key}: item {row.number} is not dropped")
+            raise CollectError(
+                f"issue {self.period.key}: {row.id} is not dropped (it is #{row.number}, {row.place})",
+                hint="`newsletter draft show` lists the dropped items last",
+            )
         self._undrop(row.key)
         return row
 
@@ -245,6 +324,49 @@ class EditableDraft:
         choices.drop.extend(c.key for c in self.data.candidates if c.key not in listed)
         choices.order = [k for k in listed if k not in choices.drop]
         self.data.choices = choices
+
+
+def dropped_everything(draft: Draft) -> int:
+    """How many items the draft has when the editor dropped every one of them; else 0 (a draft with
+    items left, or with none to begin with: nothing new)."""
+    entries = draft.entries()
+    dropped = set(draft.choices.drop)
+    return len(entries) if entries and all(e.key in dropped for e in entries) else 0
+
+
+def emptied_note(draft: Draft, period_key: str) -> str:
+    """What to say of an issue the editor emptied by dropping every item ("" when they did not):
+    for `collect`, `draft`, and `send`, which would otherwise say there was nothing new."""
+    n = dropped_everything(draft)
+    if not n:
+        return ""
+    which = f"all {n} items" if n > 1 else "the only item"
+    return (
+        f"the editor dropped {which} of issue {period_key}: it is empty on purpose, and nothing "
+        "will be sent (`newsletter draft restore ID` brings one back, `newsletter draft reset` all)"
+    )
+
+
+class Unchanged(Exception):
+    """An edited draft file that changes nothing: empty, or not UTF-8 text."""
+
+
+def edited_text(data: bytes, where: str) -> str:
+    """The text of an edited draft file (UTF-8, a BOM allowed).
+
+    Unchanged when the file is empty (a save gone wrong, not a choice: to drop every item, set their
+    role to "drop" or delete the blocks and keep a comment) or not UTF-8 text, which the editor
+    cannot have meant either."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise Unchanged(
+            f"{where} is not UTF-8 text (line {line} has the byte 0x{data[exc.start]:02x})"
+        ) from exc
+    if not text.strip():
+        raise Unchanged(f"{where} is empty")
+    return text.replace("\r\n", "\n")
 
 
 def _check_block(block: Any, where: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from conftest import run_cli
 
 HEADLINE = "NATO Secretary General meets EU College of Commissioners"
 AS_OF = ("--as-of", "2023-11-17")
+COLUMNS = ["#", "id", "place", "title", "source", "date", "link"]
 
 
 def cli(config: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -17,25 +18,46 @@ def cli(config: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
-def row(output: str, number: int) -> str:
-    return next(line for line in output.splitlines() if line.startswith(f"│ {number:>2} │"))
+def table(output: str) -> list[dict[str, str]]:
+    """The draft's table as a command prints it when its output is not a terminal: tab-separated."""
+    lines = output.splitlines()
+    start = lines.index("\t".join(COLUMNS))
+    return [dict(zip(COLUMNS, line.split("\t"), strict=True)) for line in lines[start + 1 :]]
+
+
+def row(output: str, number: int) -> dict[str, str]:
+    return next(r for r in table(output) if r["#"] == str(number))
+
+
+def ids(output: str) -> dict[str, str]:
+    """Each item's id -> its link."""
+    return {r["id"]: r["link"] for r in table(output)}
 
 
 def test_collect_prints_a_numbered_table_with_the_headline(example: Path) -> None:
     out = cli(example, "collect")
-    assert "headline" in row(out, 1) and "EU College of" in row(out, 1) and "NATO News" in row(out, 1)
-    assert "card 1" in row(out, 2) and "2023-11-16" in row(out, 2)
-    assert "[video]" in out and "link" in row(out, 11) and "NATO Features" in row(out, 11)
+    assert row(out, 1)["place"] == "headline" and row(out, 1)["title"] == HEADLINE
+    assert row(out, 1)["source"] == "NATO News"
+    assert row(out, 2)["place"] == "card 1" and row(out, 2)["date"] == "2023-11-16"
+    assert "[video]" in out and row(out, 11)["place"] == "link" and row(out, 11)["source"] == "NATO Features"
+    assert all(r["id"].isalpha() and r["link"].startswith("https://www.nato.int/") for r in table(out))
+    assert len(ids(out)) == 14
 
 
 def test_pin_drop_move_add_and_preview_shows_the_edited_issue(example: Path, tmp_path: Path) -> None:
-    cli(example, "collect")
+    first = cli(example, "collect")
+    stable = ids(first)
     out = cli(example, "draft", "pin", "https://www.nato.int/cps/en/natohq/news_220229.htm?utm_source=mail")
-    assert "Latvian President" in row(out, 1)
-    out = cli(example, "draft", "drop", "2")
-    assert "dropped: " + HEADLINE in out and "dropped" in row(out, 14)
-    out = cli(example, "draft", "move", "10", "2")  # the first further link becomes the first card
-    assert "Prime Minister of the Netherlands" in row(out, 2) and "card 1" in row(out, 2)
+    assert "Latvian President" in row(out, 1)["title"] and out.startswith(f"pinned {row(out, 1)['id']} ")
+    headline = row(out, 2)["id"]
+    out = cli(example, "draft", "drop", headline)
+    assert f"dropped {headline}: {HEADLINE}" in out
+    dropped = next(r for r in table(out) if r["id"] == headline)
+    assert dropped["place"] == "dropped" and dropped["#"] == "" and dropped == table(out)[-1]
+    first_link = row(out, 10)["id"]
+    out = cli(example, "draft", "move", first_link, "2")  # the first further link becomes the first card
+    assert out.startswith(f"moved {first_link} to #2 (card 1): ")
+    assert "Prime Minister of the Netherlands" in row(out, 2)["title"] and row(out, 2)["place"] == "card 1"
     out = cli(
         example,
         "draft",
@@ -46,35 +68,43 @@ def test_pin_drop_move_add_and_preview_shows_the_edited_issue(example: Path, tmp
         "--position",
         "3",
     )
-    assert "Our annual report" in row(out, 3) and "editor" in row(out, 3)
-    # Re-collecting reads the feeds again and keeps every choice.
+    added = row(out, 3)
+    assert added["title"] == "Our annual report" and added["source"] == "editor"
+    assert out.startswith(f"added {added['id']} (#3, card 2): Our annual report")
+    assert ids(out) == {**stable, added["id"]: "https://example.org/annual"}  # no id changed
+    # Re-collecting reads the feeds again and keeps every choice, and every id.
     again = cli(example, "collect")
-    assert again.splitlines()[1:] == out.splitlines()[2:]
+    assert table(again) == table(out)
     preview = tmp_path / "preview"
     cli(example, "preview", "--out", str(preview))
     html = (preview / "issue.html").read_text()
     assert html.index("Secretary General welcomes Latvian President") < html.index("Our annual report")
     assert HEADLINE not in html
-    out = cli(example, "draft", "restore", "15")
-    assert "restored: " + HEADLINE in out
+    out = cli(example, "draft", "restore", headline.upper())  # ids are read in either case
+    assert f"restored {headline} (#" in out and HEADLINE in out
 
 
 def test_bad_references_exit_1_with_a_hint(example: Path) -> None:
-    no_draft = run_cli("--config", str(example), "draft", "pin", "1", *AS_OF)
+    no_draft = run_cli("--config", str(example), "draft", "pin", "hcm", *AS_OF)
     assert (
         no_draft.returncode == 1
         and "no draft yet" in no_draft.stderr
         and "newsletter collect" in no_draft.stderr
     )
-    cli(example, "collect")
+    shown = cli(example, "collect")
+    fourth = row(shown, 4)["id"]
     for args, message in (
-        (("pin", "99"), "no item number 99"),
+        (("pin", "99"), "99 is a position in the table, not an item"),
+        (("pin", "4"), f"#4 is now `{fourth}`"),
+        (("pin", "zzzz"), "no item with the id zzzz"),
         (("drop", "https://nowhere.example/x"), "no item with the link"),
+        (("restore", fourth), f"{fourth} is not dropped (it is #4, card 3)"),
         (("add", "javascript:alert(1)", "--title", "x"), "only http(s) links"),
         (("add", "https://example.org/x"), "needs a title"),
     ):
         result = run_cli("--config", str(example), "draft", *args, *AS_OF)
-        assert result.returncode == 1 and message in result.stderr, (args, result.stderr)
+        assert result.returncode == 1 and message in " ".join(result.stderr.split()), (args, result.stderr)
+    assert table(cli(example, "draft", "show")) == table(shown)  # nothing changed
 
 
 def test_edit_the_draft_as_a_file(example: Path, tmp_path: Path) -> None:
@@ -92,10 +122,9 @@ def test_edit_the_draft_as_a_file(example: Path, tmp_path: Path) -> None:
     added = 'role = "card"\ntitle = "Hand-added"\nlink = "https://example.org/hand"\n'
     exported.write_text("\n[[items]]\n".join([head, second, added, first, *rest[1:]]))  # one card deleted
     out = cli(example, "draft", "edit", "--import", str(exported))
-    assert "The Secretary General welcomes" in row(out, 1) and "Hand-added" in row(out, 2)
-    assert (
-        out.count("dropped") == 2 + 0
-    )  # the two rows marked dropped (the deleted block and the old headline)
+    assert "The Secretary General welcomes" in row(out, 1)["title"] and row(out, 2)["title"] == "Hand-added"
+    # the two rows marked dropped: the deleted block and the old headline
+    assert [r["place"] for r in table(out)].count("dropped") == 2
 
     broken = tmp_path / "broken.toml"
     broken.write_text(
@@ -114,7 +143,7 @@ def test_edit_the_draft_as_a_file(example: Path, tmp_path: Path) -> None:
         *AS_OF,
     )
     assert result.returncode == 1 and "items[1]: image must be an http(s) URL" in result.stderr
-    assert "The Secretary General welcomes" in row(cli(example, "draft", "show"), 1)  # unchanged
+    assert "The Secretary General welcomes" in row(cli(example, "draft", "show"), 1)["title"]  # unchanged
 
     editor = 'sed -i "s/Top Five Russian Myths Debunked/Five Russian myths, debunked/"'
     out = cli(example, "draft", "edit", env={**os.environ, "EDITOR": editor})
@@ -123,6 +152,7 @@ def test_edit_the_draft_as_a_file(example: Path, tmp_path: Path) -> None:
 
 def test_the_draft_is_frozen_once_sent(example: Path) -> None:
     cli(example, "send")
-    result = run_cli("--config", str(example), "draft", "drop", "1", *AS_OF)
+    headline = row(cli(example, "draft", "show"), 1)
+    result = run_cli("--config", str(example), "draft", "drop", headline["id"], *AS_OF)
     assert result.returncode == 1 and "can no longer change" in result.stderr
-    assert HEADLINE in row(cli(example, "draft", "show"), 1)
+    assert row(cli(example, "draft", "show"), 1)["title"] == HEADLINE

@@ -326,3 +326,18 @@ def test_an_emptied_csv_never_stops_mail_to_everyone(engine) -> None:
     assert parse_csv("", "list.csv").problems == ["list.csv: the file is empty"]
     assert store.subscribers.count(engine) == {"active": 2}
     assert sync(engine, parse_csv("", "list.csv"), remove_missing=False)["removed"] == 0
+
+
+def test_a_page_of_the_list_is_read_in_batches_from_an_offset(engine) -> None:
+    text = "email\n" + "".join(f"reader{n:02d}@example.org\n" for n in range(23))
+    sync(engine, parse_csv(text, "list.csv"), remove_missing=False)
+    for n in (3, 4, 17):
+        store.subscribers.unsubscribe(engine, f"reader{n:02d}@example.org", "one-click unsubscribe")
+    every = [r.email for r in store.subscribers.iterate(engine)]
+    assert [r.email for r in store.subscribers.page(engine)] == every
+    for offset, limit in ((0, 5), (5, 5), (20, 10), (23, 1), (30, 5), (2, None)):
+        got = [r.email for r in store.subscribers.page(engine, offset=offset, limit=limit, batch=2)]
+        assert got == every[offset : None if limit is None else offset + limit], (offset, limit)
+    left = [r.email for r in store.subscribers.page(engine, "unsubscribed", offset=1, batch=1)]
+    assert left == ["reader04@example.org", "reader17@example.org"]
+    assert store.subscribers.count(engine) == {"active": 20, "unsubscribed": 3}

@@ -1,4 +1,8 @@
-"""The editor's draft: `newsletter collect` builds it and shows it; `newsletter draft ...` changes it."""
+"""The editor's draft: `newsletter collect` builds it and shows it; `newsletter draft ...` changes it.
+
+Items are named by their id (a few letters that never change) or their URL; numbers are positions
+in the table, which change as items move (see ``newsletter.editor``).
+"""
 
 from __future__ import annotations
 
@@ -7,49 +11,75 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
-from newsletter.cli.common import as_of_option, console, moment, open_store, settings_from, warn
+from newsletter.cli.common import (
+    Column,
+    Styled,
+    as_of_option,
+    console,
+    moment,
+    open_store,
+    print_table,
+    settings_from,
+    warn,
+)
 from newsletter.collect import period_for
-from newsletter.editor import EditableDraft, Row, load_draft, save_draft
+from newsletter.editor import EditableDraft, Row, Unchanged, edited_text, emptied_note, load_draft, save_draft
 from newsletter.models import Item
 from newsletter.pipeline import draft_issue
 
-_ROLE_NAMES = {"extra": "(no room)", "dropped": "dropped"}
+# On a terminal too narrow for all: titles and sources are cut with "…", then the date and the
+# source left out; piped, the table is tab-separated with every title whole and each item's link.
+DRAFT_COLUMNS = (
+    Column("#", justify="right"),
+    Column("id"),
+    Column("place"),
+    Column("title", shrink=True, min_width=24),
+    Column("source", shrink=True, min_width=8, hide=1),
+    Column("date", hide=2),
+    Column("link", terminal=False),
+)
 
 
-def draft_table(draft: EditableDraft) -> Table:
-    """The draft as the editor sees it: number, place, title, source and date of every item."""
+def print_draft(draft: EditableDraft) -> None:
+    """The draft as the editor sees it: position, id, place, title, source and date of every item,
+    with a note when it is empty."""
     period = draft.period
-    table = Table(
-        title=f"Issue {period.key}: {period.start:%Y-%m-%d %H:%M} to {period.end:%Y-%m-%d %H:%M %Z}",
-        title_justify="left",
+    note = emptied_note(draft.data, period.key)
+    if note:
+        console.print(note, markup=False, highlight=False, soft_wrap=True)
+    elif not draft.data.entries():
+        console.print(f"Nothing new since {period.start:%Y-%m-%d %H:%M %Z}.")
+        return
+    rows = (
+        Styled(
+            (
+                str(row.number or ""),
+                row.id,
+                row.place,
+                _title(row),
+                row.item.source,
+                _date(row.item),
+                row.item.link,
+            ),
+            "dim" if row.role in ("extra", "dropped") else "",
+        )
+        for row in draft.rows()
     )
-    for column, justify in (
-        ("#", "right"),
-        ("place", "left"),
-        ("title", "left"),
-        ("source", "left"),
-        ("date", "left"),
-    ):
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    cards = 0
-    for row in draft.rows():
-        if row.role == "card":
-            cards += 1
-        place = f"card {cards}" if row.role == "card" else _ROLE_NAMES.get(row.role, row.role)
-        style = "dim" if row.role in _ROLE_NAMES else None
-        table.add_row(str(row.number), place, _title(row), row.item.source, _date(row.item), style=style)
-    return table
+    title = f"Issue {period.key}: {period.start:%Y-%m-%d %H:%M} to {period.end:%Y-%m-%d %H:%M %Z}"
+    print_table(DRAFT_COLUMNS, rows, title=title)
 
 
 def _title(row: Row) -> str:
-    return escape(("[video] " if row.item.is_video else "") + row.item.title)
+    return ("[video] " if row.item.is_video else "") + row.item.title
 
 
 def _date(item: Item) -> str:
     return f"{item.published:%Y-%m-%d}" if item.published else "-"
+
+
+def _where(row: Row) -> str:
+    return row.place if row.role == "dropped" else f"#{row.number}, {row.place}"
 
 
 @click.command()
@@ -61,17 +91,15 @@ def collect(ctx: click.Context, as_of: datetime | None) -> None:
     engine = open_store(settings)
     issue, warnings = draft_issue(settings, engine, moment(settings, as_of))
     warn(warnings)
-    if issue.is_empty:
-        console.print(f"Nothing new since {issue.period.start:%Y-%m-%d %H:%M %Z}.")
-        return
-    console.print(draft_table(load_draft(settings, engine, issue.period.key, frozen_ok=True)))
+    print_draft(load_draft(settings, engine, issue.period.key, frozen_ok=True))
 
 
 @click.group()
 def draft() -> None:
     """Show and change the period's draft: pin the headline, drop, move, add, or edit it as a file.
 
-    ITEM is a number from the draft's table or an item's URL. Changes are kept when
+    ITEM is an item's id (the table's id column: a few letters that stay the same whatever moves)
+    or its URL. POSITION is a number in the table's # column. Changes are kept when
     `newsletter collect` refreshes the draft; `preview` and `send` use the changed draft.
     """
 
@@ -83,8 +111,13 @@ def _change(ctx: click.Context, as_of: datetime | None, action: Callable[[Editab
     message = action(current)
     save_draft(engine, current)
     if message:
-        console.print(message)
-    console.print(draft_table(current))
+        console.print(message, markup=False, highlight=False, soft_wrap=True)
+    print_draft(current)
+
+
+def _row(d: EditableDraft, ref: str) -> Row:
+    """The row ITEM names: an id or a URL (a bare number is a position, refused with the id it holds)."""
+    return d.resolve(ref, positions=False)
 
 
 @draft.command("show")
@@ -95,7 +128,7 @@ def show(ctx: click.Context, as_of: datetime | None) -> None:
     settings = settings_from(ctx)
     engine = open_store(settings)
     key = period_for(moment(settings, as_of), settings.zone).key
-    console.print(draft_table(load_draft(settings, engine, key, frozen_ok=True)))
+    print_draft(load_draft(settings, engine, key, frozen_ok=True))
 
 
 @draft.command("pin")
@@ -104,7 +137,14 @@ def show(ctx: click.Context, as_of: datetime | None) -> None:
 @click.pass_context
 def pin(ctx: click.Context, item: str, as_of: datetime | None) -> None:
     """Make ITEM the headline."""
-    _change(ctx, as_of, lambda d: f"headline: {d.pin(item).item.title}")
+
+    def action(d: EditableDraft) -> str:
+        key = _row(d, item).key
+        d.pin(key)
+        row = d.row(key)  # as the table printed next shows it
+        return f"pinned {row.id} as the headline ({_where(row)}): {row.item.title}"
+
+    _change(ctx, as_of, action)
 
 
 @draft.command("drop")
@@ -115,8 +155,8 @@ def drop(ctx: click.Context, items: tuple[str, ...], as_of: datetime | None) -> 
     """Leave ITEMS out of the issue (they stay listed as dropped; `restore` brings one back)."""
 
     def action(d: EditableDraft) -> str:
-        rows = [d.resolve(ref) for ref in items]  # numbers refer to the table before any change
-        return "\n".join(f"dropped: {d.drop(row.key).item.title}" for row in rows)
+        rows = [_row(d, ref) for ref in items]
+        return "\n".join(f"dropped {row.id}: {d.drop(row.key).item.title}" for row in rows)
 
     _change(ctx, as_of, action)
 
@@ -127,7 +167,14 @@ def drop(ctx: click.Context, items: tuple[str, ...], as_of: datetime | None) -> 
 @click.pass_context
 def restore(ctx: click.Context, item: str, as_of: datetime | None) -> None:
     """Bring a dropped ITEM back."""
-    _change(ctx, as_of, lambda d: f"restored: {d.restore(item).item.title}")
+
+    def action(d: EditableDraft) -> str:
+        key = _row(d, item).key
+        d.restore(key)
+        row = d.row(key)
+        return f"restored {row.id} ({_where(row)}): {row.item.title}"
+
+    _change(ctx, as_of, action)
 
 
 @draft.command("move")
@@ -137,7 +184,15 @@ def restore(ctx: click.Context, item: str, as_of: datetime | None) -> None:
 @click.pass_context
 def move(ctx: click.Context, item: str, position: int, as_of: datetime | None) -> None:
     """Put ITEM at POSITION in the table (1 is the headline; a link's place makes it a further link)."""
-    _change(ctx, as_of, lambda d: f"moved to {position}: {d.move(item, position).item.title}")
+
+    def action(d: EditableDraft) -> str:
+        key = _row(d, item).key
+        d.move(key, position)
+        row = d.row(key)
+        last = "" if row.number == position else ", the last place"
+        return f"moved {row.id} to #{row.number}{last} ({row.place}): {row.item.title}"
+
+    _change(ctx, as_of, action)
 
 
 @draft.command("add")
@@ -150,7 +205,7 @@ def move(ctx: click.Context, item: str, position: int, as_of: datetime | None) -
     "--position",
     type=click.IntRange(min=1),
     default=None,
-    help="Where in the table (default: after the cards).",
+    help="Where in the table (a number of its # column; default: after the cards).",
 )
 @click.option("--link", "as_link", is_flag=True, help="Add it to the further links instead of the cards.")
 @as_of_option
@@ -168,7 +223,12 @@ def add(
 ) -> None:
     """Add a story that is in no feed: URL with --title (and optionally --summary, --image, --video)."""
     item = Item(title=title, link=url, summary=summary, image=image, is_video=video, source="editor")
-    _change(ctx, as_of, lambda d: f"added: {d.add(item, position=position, as_link=as_link).item.title}")
+
+    def action(d: EditableDraft) -> str:
+        row = d.row(d.add(item, position=position, as_link=as_link).key)  # with its id and place
+        return f"added {row.id} ({_where(row)}): {row.item.title}"
+
+    _change(ctx, as_of, action)
 
 
 @draft.command("reset")
@@ -202,20 +262,31 @@ def reset(ctx: click.Context, as_of: datetime | None) -> None:
 def edit(
     ctx: click.Context, export_to: Path | None, import_from: Path | None, as_of: datetime | None
 ) -> None:
-    """Edit the draft as a TOML file in $EDITOR (or --export it, change it, and --import it)."""
+    """Edit the draft as a TOML file in $EDITOR (or --export it, change it, and --import it).
+
+    An empty file, or one that is not UTF-8 text, changes nothing. To drop every item, set each
+    role to "drop" (or delete the [[items]] blocks and keep the comments).
+    """
 
     def action(d: EditableDraft) -> str:
         if export_to is not None:
             export_to.write_text(d.to_toml(), encoding="utf-8")
             return f"wrote {export_to}; change it, then run `newsletter draft edit --import {export_to}`"
         if import_from is not None:
-            d.apply_toml(import_from.read_text(encoding="utf-8"), str(import_from))
-            return f"read {import_from}"
-        text = click.edit(d.to_toml(), extension=".toml")
-        if text is None:
-            return "no change"
-        d.apply_toml(text, "the edited draft")
-        return ""
+            where, data = str(import_from), import_from.read_bytes()
+        else:
+            original = d.to_toml().encode("utf-8")
+            edited = click.edit(original, extension=".toml")
+            if edited is None or edited.rstrip(b"\n") == original.rstrip(b"\n"):
+                return "no change: the file was not changed"
+            where, data = "the edited draft", edited
+        try:
+            text = edited_text(data, where)
+        except Unchanged as why:
+            hint = "; save it as UTF-8 and edit again" if "UTF-8" in str(why) else ""
+            return f"no change: {why}, so the draft is as it was{hint}"
+        d.apply_toml(text, where)  # one that drops every item is taken as meant: the table's note says so
+        return f"read {where}" if import_from is not None else ""
 
     _change(ctx, as_of, action)
 

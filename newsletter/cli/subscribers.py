@@ -7,10 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from newsletter import store
-from newsletter.cli.common import console, err_console, open_store, settings_from, warn
+from newsletter.cli.common import Column, console, err_console, open_store, print_table, settings_from, warn
 from newsletter.errors import SubscriberError
 from newsletter.models import SubscriberStatus
 from newsletter.subscribers import (
@@ -77,22 +76,75 @@ def export_command(ctx: click.Context, file: str, status: str | None) -> None:
         console.print(f"wrote {n} subscriber(s) to {file}")
 
 
+LIST_COLUMNS = (  # on a narrow terminal: name and cause are cut, then since, name and cause left out
+    Column("email"),
+    Column("name", shrink=True, min_width=8, hide=2),
+    Column("status"),
+    Column("since", hide=3),
+    Column("cause", shrink=True, hide=1),
+)
+
+
 @subscribers.command("list")
 @click.option(
     "--status",
     type=click.Choice([s.value for s in SubscriberStatus]),
     help="Only subscribers with this status.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Show at most this many subscribers.",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Skip this many first (--offset 50: the next page).",
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every subscriber (after --offset), not a page.")
 @click.pass_context
-def list_command(ctx: click.Context, status: str | None) -> None:
-    """Show the subscribers, with their status and its cause."""
+def list_command(ctx: click.Context, status: str | None, limit: int, offset: int, show_all: bool) -> None:
+    """Show the subscribers, with their status and its cause, a page at a time, and how many there are.
+
+    On a terminal, a table fitted to its width; piped or redirected, tab-separated lines with every
+    value whole (`subscribers export` writes CSV).
+    """
     engine = open_store(settings_from(ctx))
-    table = Table()
-    for column in ("email", "name", "status", "since", "cause"):
-        table.add_column(column, overflow="fold")
-    for row in store.subscribers.iterate(engine, status=status):
-        table.add_row(row.email, row.name, row.status, f"{row.changed_at:%Y-%m-%d}", row.cause)
-    console.print(table)
+    counts = store.subscribers.count(engine)
+    rows = (
+        (row.email, row.name, row.status, f"{row.changed_at:%Y-%m-%d}", row.cause)
+        for row in store.subscribers.page(engine, status, offset=offset, limit=None if show_all else limit)
+    )
+    shown = print_table(LIST_COLUMNS, rows)
+    line = _count_line(counts, status, offset, shown, None if show_all else limit)
+    (console if console.is_terminal else err_console).print(
+        line, markup=False, highlight=False, soft_wrap=True
+    )
+
+
+def _count_line(
+    counts: dict[str, int], status: str | None, offset: int, shown: int, limit: int | None
+) -> str:
+    """How many match (per status), and which of them were shown."""
+    total = sum(counts.values())
+    per_status = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    if status:
+        matching = counts.get(status, 0)
+        line = f"{matching} {status} of {total} subscriber(s)" + (f" ({per_status})" if total else "")
+    else:
+        matching = total
+        line = f"{total} subscriber(s)" + (f": {per_status}" if total else "")
+    if shown == 0:
+        return line + (f"; none after the first {offset}" if offset and matching else "")
+    if offset == 0 and shown >= matching:
+        return line + "; all shown"
+    line += f"; shown: {offset + 1}-{offset + shown}"
+    if offset + shown < matching and limit is not None:
+        line += f" (`--offset {offset + shown}` for the next {limit}, `--all` for every one)"
+    return line
 
 
 @subscribers.command()

@@ -13,10 +13,23 @@ from newsletter.store.database import aware, insert_ignoring_duplicates, now
 from newsletter.store.schema import feed_state, first_seen
 
 
-def failing(engine: Engine, at_least: int = 2) -> list[dict[str, Any]]:
+def failing(
+    engine: Engine, at_least: int = 2, *, sources: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """The sources that failed at least ``at_least`` runs in a row, by name (URL or path).
+
+    ``sources``: only these (the configured ones: a source taken out of the config keeps its row,
+    and must not be reported for ever). None: every source ever recorded.
+    """
+    query = select(feed_state).where(feed_state.c.failures >= at_least).order_by(feed_state.c.source)
+    if sources is None:
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+    found: list[dict[str, Any]] = []
     with engine.connect() as conn:
-        rows = conn.execute(select(feed_state).where(feed_state.c.failures >= at_least)).all()
-    return [dict(r._mapping) for r in rows]
+        for chunk in _chunks(sorted(set(sources)), 500):
+            found += [dict(r._mapping) for r in conn.execute(query.where(feed_state.c.source.in_(chunk)))]
+    return sorted(found, key=lambda r: str(r["source"]))
 
 
 def states(engine: Engine, sources: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -86,6 +86,42 @@ def iterate(engine: Engine, status: str | None = None, batch: int = 5000) -> Ite
         last = rows[-1].id
 
 
+def page(
+    engine: Engine,
+    status: str | None = None,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    batch: int = 5000,
+) -> Iterator[SubscriberRow]:
+    """Subscribers (or those with ``status``) in id order, after skipping ``offset`` of them, at most
+    ``limit`` (None: all the rest); read in batches like ``iterate``, so no page is held whole."""
+    s = subscribers
+    where = [s.c.status == status] if status else []
+    first = 0
+    if offset > 0:
+        with engine.connect() as conn:
+            found = conn.execute(
+                select(s.c.id).where(*where).order_by(s.c.id).offset(offset).limit(1)
+            ).scalar()
+        if found is None:
+            return
+        first = int(found)
+    left = limit
+    last = first - 1
+    while left is None or left > 0:
+        size = batch if left is None else min(batch, left)
+        query = select(s).where(s.c.id > last, *where).order_by(s.c.id).limit(size)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return
+        yield from (_row(row) for row in rows)
+        last = rows[-1].id
+        if left is not None:
+            left -= len(rows)
+
+
 def count(engine: Engine) -> dict[str, int]:
     """How many subscribers have each status."""
     with engine.connect() as conn:
