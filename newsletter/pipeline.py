@@ -21,6 +21,7 @@ from newsletter.collect import collect, issue_from_draft, period_of, story_key
 from newsletter.compose import Composer
 from newsletter.config import Settings
 from newsletter.deliver import DeliverySummary, Observer, check_transport, deliver
+from newsletter.editor import emptied_note
 from newsletter.errors import NewsletterError
 from newsletter.models import (
     SUPPRESSED,
@@ -62,7 +63,10 @@ def sync_subscribers(settings: Settings, engine: Engine) -> list[str]:
     if counts["suppressed"]:
         listed = {s.email for s in report.subscribers}
         left = sorted(
-            r.email for status in SUPPRESSED for r in store.subscribers.iterate(engine, status) if r.email in listed
+            r.email
+            for status in SUPPRESSED
+            for r in store.subscribers.iterate(engine, status)
+            if r.email in listed
         )
         named = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
         notes.append(
@@ -128,9 +132,9 @@ def send(
         )
     if row is None or (row.state == IssueState.DRAFT and len(issue.items) < settings.issue.min_items):
         since = issue.period.start.astimezone(settings.zone)
-        return SendOutcome(
-            RunOutcome.NOTHING_NEW, f"nothing new since {since:%Y-%m-%d %H:%M %Z}", key, warnings=warnings
-        )
+        emptied = emptied_note(row.draft, key) if row is not None else ""
+        message = emptied or f"nothing new since {since:%Y-%m-%d %H:%M %Z}"
+        return SendOutcome(RunOutcome.NOTHING_NEW, message, key, warnings=warnings)
     rendered = rendered_for(settings, engine, issue)
     warnings += list(rendered.warnings)
     composer = Composer(settings, rendered)  # a wrong DKIM key stops here

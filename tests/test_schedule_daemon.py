@@ -340,7 +340,7 @@ def test_two_daemons_on_one_database_send_one_issue(tmp_path: Path, slow_smtp: S
     two.wait_for("next run:")
     wait_until(lambda: len(to_readers(slow_smtp)) >= 20, 60, "the issue")
     # Both fire at the same second: one sends, the other finds the lock or the issue taken.
-    wait_until(lambda: len(schedule_runs(config)) >= 2, 30, "both daemons' runs")
+    wait_until(lambda: len(schedule_runs(config)) >= 2, 90, "both daemons' runs")
     time.sleep(4)  # a busy daemon checks again after retry_minutes (3 s here)
     assert one.stop() == 0 and two.stop(sig=signal.SIGINT) == 0
     assert to_readers(slow_smtp) == readers(20)  # everyone once

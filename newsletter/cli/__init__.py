@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from newsletter import __version__
 from newsletter.cli.common import err_console
 from newsletter.errors import NewsletterError
-from newsletter.store.database import explain
+from newsletter.store.database import dispose_all, explain
 
 
 def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -44,6 +44,28 @@ def _with_config_option(command: click.Command) -> None:
         )
 
 
+class _CurrentStderr:
+    """sys.stderr as it is at each write: the commands may run many times in one process (tests)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_handler: logging.Handler | None = None
+
+
+def _log_to_stderr(level: int) -> None:
+    global _handler
+    if _handler is None:
+        _handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
+        _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(_handler)
+    logging.getLogger().setLevel(level)
+
+
 def _database_url(ctx: click.Context) -> str:
     settings = (ctx.obj or {}).get("settings")
     return str(settings.database_url) if settings is not None else "(the configured database)"
@@ -65,6 +87,8 @@ class NewsletterGroup(click.Group):
             if exc.hint:
                 err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
             ctx.exit(1)
+        finally:
+            dispose_all()
 
 
 @click.group(cls=NewsletterGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,9 +105,7 @@ class NewsletterGroup(click.Group):
 def main(ctx: click.Context, config: str | None, verbose: int) -> None:
     """Collect the week's news from feeds, render a digest email, and send it to every subscriber."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    _log_to_stderr(level)
     ctx.obj = {"config": config, **(ctx.obj or {})}
 
 

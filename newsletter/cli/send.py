@@ -11,7 +11,16 @@ import click
 from rich.table import Table
 
 from newsletter import store
-from newsletter.cli.common import as_of_option, console, err_console, moment, open_store, settings_from, warn
+from newsletter.cli.common import (
+    as_of_option,
+    console,
+    err_console,
+    failing_sources,
+    moment,
+    open_store,
+    settings_from,
+    warn,
+)
 from newsletter.cli.progress import SendProgress
 from newsletter.cli.schedule import scheduled_lines
 from newsletter.models import DeliveryState, IssueState, RunOutcome
@@ -118,7 +127,7 @@ def status(ctx: click.Context, failed: bool) -> None:
         console.print(note, markup=False)
     counts = store.subscribers.count(engine)
     console.print("subscribers: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"))
-    for feed in store.feeds.failing(engine):
+    for feed in failing_sources(settings, engine):
         console.print(
             f"[yellow]source failing {feed['failures']} runs in a row:[/] {feed['source']}: "
             f"{feed['last_error']}"

@@ -13,6 +13,7 @@ same moment upgrade it once.
 from __future__ import annotations
 
 import os
+import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_opened: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def dispose_all() -> None:
+    """Close every engine this process opened (the CLI, at the end of each command: a command run
+    many times in one process, as the tests do, must not keep a pool per run)."""
+    for engine in list(_opened):
+        engine.dispose()
+
+
 def open_engine(url: str, *, history: Path | None = None) -> Engine:
     """Open the database at ``url``, creating or upgrading its schema when needed.
 
@@ -57,6 +68,7 @@ def open_engine(url: str, *, history: Path | None = None) -> Engine:
     """
     try:
         engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        _opened.add(engine)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
             _watch_the_file(engine)
