@@ -7,9 +7,12 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
+from newsletter import store
 from newsletter.cli.common import as_of_option, console, err_console, moment, open_store, settings_from, warn
 from newsletter.config import config_path, load_settings
+from newsletter.editor import emptied_note
 from newsletter.pipeline import TEST_PREFIX, preview, send_test
 from newsletter.render.browser import screenshots
 from newsletter.render.preview_server import Rendering, serve_preview
@@ -64,7 +67,11 @@ def preview_command(
     result = preview(settings, engine, moment(settings, as_of), out)
     warn(result.warnings)
     if result.issue.is_empty:
-        err_console.print("[yellow]note:[/] the draft is empty: nothing new in this period")
+        row = store.issues.get(engine, result.issue.period.key)
+        emptied = emptied_note(row.draft, row.period_key) if row is not None else ""
+        err_console.print(
+            f"[yellow]note:[/] {escape(emptied or 'the draft is empty: nothing new in this period')}"
+        )
     console.print(f"subject: {result.rendered.subject}")
     console.print(f"html:    {result.html}  ({len(result.rendered.html.encode()) // 1024} KB)")
     console.print(f"text:    {result.text}")
