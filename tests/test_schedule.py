@@ -242,3 +242,25 @@ def test_a_sent_issue_leaves_a_backup_and_only_the_last_few_are_kept(example: Pa
     copy = sqlite3.connect(backups / kept[1])
     assert copy.execute("SELECT count(*) FROM deliveries WHERE state = 'sent'").fetchone()[0] == 4
     copy.close()
+
+
+def test_the_daemon_refuses_a_real_send_that_is_not_ready(
+    example: Path, caplog: pytest.LogCaptureFixture, tmp_path: Path, smtp_server
+) -> None:
+    # The example over SMTP as `init` leaves it: a placeholder From, loopback links, no secret.
+    feed = tmp_path / "now.xml"
+    feed.write_text(current_feed(3), encoding="utf-8")
+    text = example.read_text().replace('path = "feed.xml"', f'path = "{feed}"')
+    text = text.replace(
+        'transport = "maildir"',
+        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {smtp_server.port}\nsecurity = "none"',
+    )
+    example.write_text(text)
+    settings = load_settings(example)
+    daemon = Daemon(settings, store.open_engine(settings.database_url))
+    with caplog.at_level(logging.INFO, logger="newsletter.schedule"):
+        daemon.run()
+    (run,) = _runs(example)
+    assert run["outcome"] == "failed" and run["message"].startswith("not sending: from:"), run
+    assert "base url:" in run["message"] and "secret:" in run["message"]
+    assert smtp_server.received == []  # not even the alert: the admin is unset here
