@@ -6,18 +6,76 @@ a message with its hint (exit code 1; click uses 2 for usage errors).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from typing import Any
 
 import click
 from rich.markup import escape  # messages name keys like [schedule] when
-from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter import __version__
-from newsletter.cli.common import err_console
 from newsletter.errors import NewsletterError
-from newsletter.store.database import dispose_all, explain
+
+# name -> (module in newsletter.cli, attribute, the command's short help). A command's module imports
+# the stages it runs (the renderer, the database, ...), so it is imported when that command runs:
+# `newsletter --help` imports none of them. tests/test_cli.py checks these lines against the
+# commands' own help.
+LAZY = {
+    "backup": (
+        "backup",
+        "backup",
+        "Copy the database to PATH (default: backups/ beside it), safely while sends and serve run.",
+    ),
+    "bounces": (
+        "feedback",
+        "bounces",
+        "Read the bounce mailbox ([bounces]) once: suppress bounced and complaining addresses.",
+    ),
+    "check": (
+        "check",
+        "check_command",
+        "Check that a real send is ready: sender, links, secret, SMTP login, DNS (SPF, DMARC, DKIM), the email.",
+    ),
+    "collect": ("draft", "collect", "Build (or refresh) the period's draft from the sources and print it."),
+    "draft": (
+        "draft",
+        "draft",
+        "Show and change the period's draft: pin the headline, drop, move, add, or edit it as a file.",
+    ),
+    "init": (
+        "project",
+        "init",
+        "Write newsletter.toml, subscribers.csv and a copy of the templates into DIRECTORY.",
+    ),
+    "preview": (
+        "preview",
+        "preview_command",
+        "Render the period's draft to html, txt and eml files, exactly as it will be sent.",
+    ),
+    "report": (
+        "feedback",
+        "report",
+        "What ISSUE (default: the last one sent) did: sent, failed, bounced, complaints, unsubscribes.",
+    ),
+    "schedule": (
+        "schedule",
+        "schedule_command",
+        "Run in the foreground and send each week's issue at [schedule] when; stop with SIGTERM or Ctrl-C.",
+    ),
+    "send": (
+        "send",
+        "send_command",
+        "Collect if needed, render and deliver the period's issue; resumes an unfinished send.",
+    ),
+    "serve": ("serve", "serve", "Serve one-click unsubscribe and the archive of sent issues."),
+    "status": (
+        "send",
+        "status",
+        "Issues sent, counts per state, failures, failing sources and the last run.",
+    ),
+    "subscribers": ("subscribers", "subscribers", "Import, export, list, add, remove and check subscribers."),
+}
 
 
 def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -72,11 +130,30 @@ def _database_url(ctx: click.Context) -> str:
 
 
 class NewsletterGroup(click.Group):
-    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
-        _with_config_option(cmd)
-        super().add_command(cmd, name)
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(LAZY)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in LAZY:
+            return None
+        if cmd_name not in self.commands:
+            module, attribute, _ = LAZY[cmd_name]
+            command = getattr(importlib.import_module(f"newsletter.cli.{module}"), attribute)
+            _with_config_option(command)
+            self.commands[cmd_name] = command
+        return self.commands[cmd_name]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The list of commands from LAZY: no command's module is imported for it."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, _, help_) in sorted(LAZY.items())])
 
     def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from newsletter.cli.common import err_console
+        from newsletter.store.database import dispose_all, explain
+
         try:
             try:
                 return super().invoke(ctx)
@@ -107,25 +184,3 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     _log_to_stderr(level)
     ctx.obj = {"config": config, **(ctx.obj or {})}
-
-
-def _register() -> None:
-    from newsletter.cli import (
-        backup,
-        check,
-        draft,
-        feedback,
-        preview,
-        project,
-        schedule,
-        send,
-        serve,
-        subscribers,
-    )
-
-    for module in (project, draft, preview, check, send, feedback, schedule, subscribers, serve, backup):
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()
