@@ -12,6 +12,7 @@ never opens a database, or when what it tests exists on SQLite only.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import functools
@@ -181,6 +182,17 @@ class RecordingHandler:
                 return reply
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         return "250 OK"
+
+
+@dataclass
+class SlowHandler(RecordingHandler):
+    """Takes ``delay`` seconds to answer each DATA: time to signal a send in the middle of it."""
+
+    delay: float = 0.0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
 
 
 @dataclass

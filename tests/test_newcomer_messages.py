@@ -4,18 +4,16 @@ send, the addresses the CSV still lists after they left, where Maildir mail went
 
 from __future__ import annotations
 
-import asyncio
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import RecordingHandler, SmtpServer, run_cli, running_smtp, use_smtp
+from conftest import RecordingHandler, SlowHandler, SmtpServer, run_cli, running_smtp, use_smtp
 
 AS_OF = "2023-11-17"
 
@@ -117,18 +115,9 @@ def test_nothing_due_yet_is_not_sending_to_anyone(example: Path) -> None:
     assert "0 sent, 4 waiting, 0 failed" in said(second) and "next attempt at" in said(second)
 
 
-@dataclass
-class SlowHandler(RecordingHandler):
-    delay: float = 0.4
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        await asyncio.sleep(self.delay)
-        return await super().handle_DATA(server, session, envelope)
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_stopped_send_says_what_it_sent_and_that_send_resumes(example: Path, sig: signal.Signals) -> None:
-    with running_smtp(SlowHandler()) as server:
+    with running_smtp(SlowHandler(delay=0.4)) as server:
         use_smtp(example, server.host, server.port)
         example.write_text(
             example.read_text().replace('security = "none"', 'security = "none"\nconnections = 1')

@@ -150,15 +150,11 @@ def test_smtp_down_logs_the_failure_and_plans_a_retry(
     example: Path, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     # Items of this week, so there is an issue to send; the mail server is down, so no alert can go either.
-    feed = tmp_path / "now.xml"
-    feed.write_text(current_feed(3), encoding="utf-8")
-    text = example.read_text().replace('path = "feed.xml"', f'path = "{feed}"')
-    text = text.replace(
-        'transport = "maildir"',
-        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "none"\nreadiness = "off"',
-    )
+    this_week_over_smtp(example, tmp_path, free_port(), 'readiness = "off"')
     example.write_text(
-        text.replace('postal_address = "', 'admin = "admin@example.org"\npostal_address = "', 1)
+        example.read_text().replace(
+            'postal_address = "', 'admin = "admin@example.org"\npostal_address = "', 1
+        )
     )
     settings = load_settings(example)
     daemon = Daemon(settings, store.open_engine(settings.database_url))
@@ -171,6 +167,15 @@ def test_smtp_down_logs_the_failure_and_plans_a_retry(
     assert run["outcome"] == "failed" and "cannot connect" in run["message"]
     retry = [j for j in daemon.scheduler.get_jobs() if j.id.startswith("newsletter-followup-")]
     assert len(retry) == 1 and retry[0].kwargs["attempt"] == 1
+
+
+def this_week_over_smtp(example: Path, tmp_path: Path, port: int, delivery: str = "") -> None:
+    """The example reading a feed of this week's items, sending over SMTP to ``port``."""
+    feed = tmp_path / "now.xml"
+    feed.write_text(current_feed(3), encoding="utf-8")
+    text = example.read_text().replace('path = "feed.xml"', f'path = "{feed}"')
+    smtp = f'transport = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n{delivery}'
+    example.write_text(text.replace('transport = "maildir"', smtp))
 
 
 def current_feed(count: int, *, title: str = "This week") -> str:
@@ -248,14 +253,7 @@ def test_the_daemon_refuses_a_real_send_that_is_not_ready(
     example: Path, caplog: pytest.LogCaptureFixture, tmp_path: Path, smtp_server
 ) -> None:
     # The example over SMTP as `init` leaves it: a placeholder From, loopback links, no secret.
-    feed = tmp_path / "now.xml"
-    feed.write_text(current_feed(3), encoding="utf-8")
-    text = example.read_text().replace('path = "feed.xml"', f'path = "{feed}"')
-    text = text.replace(
-        'transport = "maildir"',
-        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {smtp_server.port}\nsecurity = "none"',
-    )
-    example.write_text(text)
+    this_week_over_smtp(example, tmp_path, smtp_server.port)
     settings = load_settings(example)
     daemon = Daemon(settings, store.open_engine(settings.database_url))
     with caplog.at_level(logging.INFO, logger="newsletter.schedule"):

@@ -7,7 +7,6 @@ Schedules fire a few seconds ahead: the config says the day and the minute, and 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -22,7 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import RecordingHandler, SmtpServer, run_cli, running_smtp
+from conftest import SlowHandler, SmtpServer, run_cli, running_smtp
 from sqlalchemy import create_engine, text
 from test_schedule import current_feed
 
@@ -33,17 +32,6 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ADMIN = "admin@example.org"
 # Seconds from now to the due time: room for a daemon to start (about 3 s on a busy 2-core machine).
 LEAD = 9
-
-
-@dataclass
-class SlowHandler(RecordingHandler):
-    """Takes ``delay`` seconds to answer each DATA: time to signal a daemon in the middle of a send."""
-
-    delay: float = 0.0
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        await asyncio.sleep(self.delay)
-        return await super().handle_DATA(server, session, envelope)
 
 
 @pytest.fixture

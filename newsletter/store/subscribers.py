@@ -73,17 +73,7 @@ def get(engine: Engine, email: str) -> SubscriberRow | None:
 
 def iterate(engine: Engine, status: str | None = None, batch: int = 5000) -> Iterator[SubscriberRow]:
     """All subscribers (or those with ``status``) in id order, read in batches: a long list is never held whole."""
-    last = 0
-    while True:
-        query = select(subscribers).where(subscribers.c.id > last).order_by(subscribers.c.id).limit(batch)
-        if status:
-            query = query.where(subscribers.c.status == status)
-        with engine.connect() as conn:
-            rows = conn.execute(query).all()
-        if not rows:
-            return
-        yield from (_row(row) for row in rows)
-        last = rows[-1].id
+    return page(engine, status, batch=batch)
 
 
 def page(
