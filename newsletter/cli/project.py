@@ -48,7 +48,8 @@ def init(directory: Path, force: bool) -> None:
         f"\nNext: edit {directory / 'newsletter.toml'}, then run "
         f"`newsletter --config {directory / 'newsletter.toml'} preview`.\n"
         "Before the first real send, set NEWSLETTER_SECRET to a long random value (`openssl rand -hex 32`) "
-        "and keep it: it signs the unsubscribe links."
+        "and keep it (it signs the unsubscribe links), then run `newsletter check`: it says what "
+        "would make the first issue fail its readers."
     )
 
 
