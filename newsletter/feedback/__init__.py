@@ -16,7 +16,6 @@ import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 
 from sqlalchemy import Engine
 
@@ -66,7 +65,7 @@ class Feedback:
         report.classes[str(notice.kind or "unrelated")] += 1
         if notice.kind is None:
             return False
-        found = self.targets(notice, raw)
+        found = self.targets(notice)
         if not found:
             report.not_ours += 1
             return False
@@ -93,8 +92,8 @@ class Feedback:
             report.suppressed.append((target.email, taken.suppressed))
             log.info("%s: %s (%s)", target.email, taken.suppressed, failure.diagnostic or failure.kind)
 
-    def targets(self, notice: Notice, raw: bytes) -> list[tuple[Target, Failure]]:
-        failures = notice.failures or (Failure(_from_address(raw), notice.kind or FeedbackKind.AUTOREPLY),)
+    def targets(self, notice: Notice) -> list[tuple[Target, Failure]]:
+        failures = notice.failures or (Failure("", notice.kind or FeedbackKind.AUTOREPLY),)
         # 1. A VERP token: exactly one ledger row, whatever the notification quotes.
         for token in notice.tokens:
             row = read_verp_token(self.settings.secret, self.list_id, token)
@@ -121,13 +120,6 @@ class Feedback:
                     if target is not None:
                         found.append((target, failure))
         return found
-
-
-def _from_address(raw: bytes) -> str:
-    """The sender of an auto-reply (it names no failed recipient): the subscriber themselves."""
-    from email import message_from_bytes, policy
-
-    return parseaddr(str(message_from_bytes(raw, policy=policy.compat32).get("From", "")))[1].lower()
 
 
 def read_mailbox(settings: Settings, engine: Engine) -> Report:
@@ -180,7 +172,7 @@ def report_one(
         list_ids=(feedback.list_id,) if email and not message_id_ and not tokens else (),
         tokens=tokens,
     )
-    found = feedback.targets(notice, b"")
+    found = feedback.targets(notice)
     if not found:
         return None
     report = Report()

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from email import message_from_bytes, message_from_string, policy
 from email.message import Message
+from email.utils import parseaddr
 
 from newsletter.models import FeedbackKind
 
@@ -94,7 +95,13 @@ def classify(raw: bytes, verp: re.Pattern[str] | None = None) -> Notice:
     if failures:
         return found(_worst(failures), "RFC 3464 delivery status notification", failures)
     if _is_autoreply(msg):
-        return found(FeedbackKind.AUTOREPLY, "auto-reply headers or subject")
+        # The reply comes from the subscriber themselves: its sender is the address it is about.
+        sender = parseaddr(str(msg.get("From", "")))[1].lower()
+        return found(
+            FeedbackKind.AUTOREPLY,
+            "auto-reply headers or subject",
+            (Failure(sender, FeedbackKind.AUTOREPLY),),
+        )
     failures = _other_formats(msg, whole)
     if failures:
         return found(_worst(failures), "bounce format known to flufl.bounce", failures)
