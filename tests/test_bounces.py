@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import mailbox
 import re
+import shutil
 import time
 from email import message_from_bytes
 from pathlib import Path
@@ -462,3 +463,31 @@ def test_the_bounce_mailbox_over_imap_with_tls(example: Path, imap) -> None:  # 
         env={"NEWSLETTER_SECRET": SECRET, "NEWSLETTER_BOUNCES_PASSWORD": "nope"},
     )
     assert wrong.returncode == 1 and f"refused the login of {imap.user}" in " ".join(wrong.stderr.split())
+
+
+@pytest.mark.sqlite_only
+def test_a_bounce_recorded_after_a_backup_survives_its_restore(example: Path) -> None:
+    folder = with_bounces(example)
+    assert cli(example, "send", "--as-of", AS_OF).returncode == 0
+    copy = Path(cli(example, "backup").stdout.split("backed up to", 1)[1].strip())
+    sent = sent_to(example)
+    drop(
+        folder,
+        postfix_dsn(
+            "ada@example.org",
+            sent["ada@example.org"],
+            list_id(load_settings(example)),
+            "5.1.1",
+            "550 unknown",
+            1,
+        ),
+    )
+    assert "bounced: ada@example.org" in cli(example, "bounces").stdout
+    for path in example.parent.glob("newsletter.db*"):
+        path.unlink()
+    shutil.copy(copy, example.parent / "newsletter.db")  # the backup, from before the bounce
+    clear_outbox(example)
+    feed = example.parent / "feed.xml"
+    feed.write_text(feed.read_text().replace("<item>", NEXT_WEEK_STORY + "<item>", 1))
+    assert cli(example, "send", "--as-of", NEXT).returncode == 0
+    assert "ada@example.org" not in sent_to(example) and len(sent_to(example)) == 3
