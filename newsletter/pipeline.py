@@ -195,7 +195,8 @@ def send(
                     "the suppression journal keeps them off the list"
                 )
             store.ledger.enqueue(engine, row.id)
-            store.issues.resume(engine, row.id)
+            others = store.ledger.live_senders(engine, within=settings.delivery.lease_seconds)
+            store.issues.resume(engine, row.id, joining=bool(others.get(row.id)))
         if on_total is not None:
             on_total(store.ledger.due(engine, row.id))
         summary = deliver(

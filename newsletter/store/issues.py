@@ -110,10 +110,14 @@ def mark_sent(engine: Engine, issue_id: int) -> bool:
     return result.rowcount == 1
 
 
-def resume(engine: Engine, issue_id: int) -> None:
-    """Clear a pause and the shared count of errors in a row: a new send starts afresh."""
+def resume(engine: Engine, issue_id: int, *, joining: bool = False) -> None:
+    """Clear a pause and the shared count of errors in a row: a new send starts afresh. A sender
+    ``joining`` others that are sending the issue now keeps their count (resetting it would let
+    the streak run past the limit), and clears only a pause (the operator's resume)."""
+    i = issues
+    where = [i.c.id == issue_id] + ([i.c.pause_reason != ""] if joining else [])
     with engine.begin() as conn:
-        conn.execute(update(issues).where(issues.c.id == issue_id).values(pause_reason="", errors_in_a_row=0))
+        conn.execute(update(i).where(*where).values(pause_reason="", errors_in_a_row=0))
 
 
 def last_cutoff(engine: Engine, before: datetime) -> datetime | None:
