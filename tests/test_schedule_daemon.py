@@ -1,8 +1,9 @@
 """`newsletter schedule` as real processes: a real job store (in the SQLite file, or PostgreSQL), a real
 SMTP server on 127.0.0.1.
 
-Schedules fire a few seconds ahead: the config says the day and the minute, and the hidden
-``--second`` option gives the second, so no test waits for a whole minute.
+Schedules are due a minute or two ahead; each daemon reads its time through the hidden
+``--clock FILE`` option (the system clock plus the seconds in FILE), and a test makes the time jump
+to the due moment once the daemon is up, so no test waits for the clock.
 """
 
 from __future__ import annotations
@@ -26,12 +27,11 @@ from sqlalchemy import create_engine, text
 from test_schedule import current_feed
 
 from newsletter.config import load_settings
+from newsletter.schedule import FileClock
 
 ZONE = ZoneInfo("Europe/Brussels")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ADMIN = "admin@example.org"
-# Seconds from now to the due time: room for a daemon to start (about 3 s on a busy 2-core machine).
-LEAD = 9
 
 
 @pytest.fixture
@@ -43,14 +43,29 @@ def slow_smtp() -> Iterator[SmtpServer]:
 @dataclass
 class Due:
     when: str  # what the config says: day and minute
-    second: int  # what --second says
     at: datetime
 
 
-def due_in(seconds: float, *, days_later: int = 0) -> Due:
-    at = (datetime.now(ZONE) + timedelta(seconds=seconds)).replace(microsecond=0)
-    day = DAYS[(at.weekday() + days_later) % 7]
-    return Due(f"{day} {at:%H:%M}", at.second, at)
+def due_ahead(*, days_later: int = 0) -> Due:
+    """A minute at least 90 s ahead (room for a daemon to start before its time comes)."""
+    at = (datetime.now(ZONE) + timedelta(seconds=90)).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    at += timedelta(days=days_later)
+    return Due(f"{DAYS[at.weekday()]} {at:%H:%M}", at)
+
+
+def clock_of(config: Path) -> Path:
+    """The file every daemon of this project reads its time from (see newsletter.schedule.clock)."""
+    return config.parent / "clock"
+
+
+def set_clock(config: Path, moment: datetime) -> None:
+    """Every daemon of the project now reads ``moment`` as the time (and the time runs on from it)."""
+    FileClock.write(clock_of(config), moment)
+
+
+def fire(config: Path, due: Due) -> None:
+    """Move the daemons' time to just before ``due``: the run falls due as it would have in real time."""
+    set_clock(config, due.at - timedelta(seconds=0.3))
 
 
 def make_project(
@@ -108,7 +123,7 @@ when = "{when}"
 class DaemonProcess:
     """`python -m newsletter schedule` in a subprocess, its output collected as it comes."""
 
-    def __init__(self, config: Path, second: int) -> None:
+    def __init__(self, config: Path) -> None:
         env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
         env.pop("NEWSLETTER_CONFIG", None)
         self.proc = subprocess.Popen(
@@ -119,8 +134,8 @@ class DaemonProcess:
                 "--config",
                 str(config),
                 "schedule",
-                "--second",
-                str(second),
+                "--clock",
+                str(clock_of(config)),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -160,11 +175,11 @@ class DaemonProcess:
 
 
 @pytest.fixture
-def daemons() -> Iterator[Callable[[Path, int], DaemonProcess]]:
+def daemons() -> Iterator[Callable[[Path], DaemonProcess]]:
     started: list[DaemonProcess] = []
 
-    def start(config: Path, second: int) -> DaemonProcess:
-        started.append(DaemonProcess(config, second))
+    def start(config: Path) -> DaemonProcess:
+        started.append(DaemonProcess(config))
         return started[-1]
 
     yield start
@@ -178,10 +193,6 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
-
-
-def sleep_until(moment: datetime) -> None:
-    time.sleep(max(0.0, (moment - datetime.now(ZONE)).total_seconds()))
 
 
 def to_readers(smtp: SmtpServer) -> list[str]:
@@ -215,15 +226,15 @@ def status(config: Path) -> str:
 def test_a_run_due_while_down_runs_once_at_restart_and_never_again(
     tmp_path: Path, smtp_server: SmtpServer, daemons
 ) -> None:
-    due = due_in(LEAD)
+    due = due_ahead()
     config = make_project(tmp_path / "p", smtp_server, when=due.when)
-    first = daemons(config, due.second)
+    first = daemons(config)
     first.wait_for("next run: " + f"{due.at:%a %Y-%m-%d %H:%M:%S}")
     assert "next scheduled run: " + f"{due.at:%a %Y-%m-%d %H:%M:%S}" in status(config)
     assert first.stop() == 0
-    sleep_until(due.at + timedelta(seconds=1))  # it falls due while no daemon runs
+    set_clock(config, due.at + timedelta(seconds=1))  # it falls due while no daemon runs
 
-    second = daemons(config, due.second)
+    second = daemons(config)
     wait_until(lambda: len(to_readers(smtp_server)) == 4, 30, "the issue at restart")
     wait_until(lambda: [o for o, _ in schedule_runs(config)] == ["sent"], 10, "the run recorded")
     assert second.stop() == 0
@@ -233,9 +244,9 @@ def test_a_run_due_while_down_runs_once_at_restart_and_never_again(
     assert "(schedule): sent" in shown
     assert "next scheduled run: " + f"{due.at + timedelta(days=7):%a %Y-%m-%d %H:%M:%S}" in shown
 
-    third = daemons(config, due.second)  # a restart after the send sends nothing more
+    third = daemons(config)  # a restart after the send sends nothing more
     third.wait_for("next run:")
-    time.sleep(2)
+    time.sleep(1)
     assert third.stop() == 0
     assert "schedule changed" not in third.output and "running it now" not in third.output
     assert to_readers(smtp_server) == readers(4)
@@ -245,16 +256,16 @@ def test_a_run_due_while_down_runs_once_at_restart_and_never_again(
 def test_a_restart_with_a_changed_schedule_keeps_the_due_run(
     tmp_path: Path, smtp_server: SmtpServer, daemons
 ) -> None:
-    due = due_in(LEAD)
+    due = due_ahead()
     config = make_project(tmp_path / "p", smtp_server, when=due.when)
-    first = daemons(config, due.second)
+    first = daemons(config)
     first.wait_for("next run:")
     assert first.stop() == 0
-    sleep_until(due.at + timedelta(seconds=1))
-    moved = due_in(0, days_later=2)  # the operator moved the send two days later meanwhile
-    config.write_text(config.read_text().replace(f'when = "{due.when}"', f'when = "{moved.when}"'))
+    set_clock(config, due.at + timedelta(seconds=1))
+    moved = f"{DAYS[(due.at.weekday() + 2) % 7]} {due.at:%H:%M}"  # the operator moved it two days later
+    config.write_text(config.read_text().replace(f'when = "{due.when}"', f'when = "{moved}"'))
 
-    second = daemons(config, due.second)
+    second = daemons(config)
     wait_until(lambda: len(to_readers(smtp_server)) == 4, 30, "the due run despite the new schedule")
     wait_until(lambda: [o for o, _ in schedule_runs(config)] == ["sent"], 10, "the run recorded")
     assert second.stop() == 0
@@ -291,12 +302,12 @@ def test_several_missed_periods_run_once_within_the_grace_and_never_after_it(
     config = make_project(
         tmp_path / "p", smtp_server, when=f"daily {hour_ago:%H:%M}", extra=f"grace_hours = {grace_hours}"
     )
-    first = daemons(config, 0)
+    first = daemons(config)
     first.wait_for("next run:")
     assert first.stop() == 0
     _set_next_run(config, hour_ago.replace(second=0, microsecond=0) - timedelta(days=3))
 
-    second = daemons(config, 0)
+    second = daemons(config)
     if grace_hours > 1:
         wait_until(lambda: len(to_readers(smtp_server)) == 4, 30, "the one coalesced run")
         wait_until(lambda: [o for o, _ in schedule_runs(config)] == ["sent"], 10, "the run recorded")
@@ -313,7 +324,7 @@ def test_several_missed_periods_run_once_within_the_grace_and_never_after_it(
 
 def test_two_daemons_on_one_database_send_one_issue(tmp_path: Path, slow_smtp: SmtpServer, daemons) -> None:
     slow_smtp.handler.delay = 0.05  # type: ignore[attr-defined]
-    due = due_in(LEAD)
+    due = due_ahead()
     config = make_project(
         tmp_path / "p", slow_smtp, when=due.when, subscribers=20, extra="retry_minutes = 0.05"
     )
@@ -323,9 +334,10 @@ def test_two_daemons_on_one_database_send_one_issue(tmp_path: Path, slow_smtp: S
         "--config", str(config), "subscribers", "import", str(config.parent / "subscribers.csv")
     )
     assert imported.returncode == 0, imported.stderr
-    one, two = daemons(config, due.second), daemons(config, due.second)
+    one, two = daemons(config), daemons(config)
     one.wait_for("next run:")
     two.wait_for("next run:")
+    fire(config, due)
     wait_until(lambda: len(to_readers(slow_smtp)) >= 20, 60, "the issue")
     # Both fire at the same second: one sends, the other finds the lock or the issue taken.
     wait_until(lambda: len(schedule_runs(config)) >= 2, 90, "both daemons' runs")
@@ -341,9 +353,11 @@ def test_sigterm_mid_send_stops_cleanly_and_the_next_start_resumes(
     tmp_path: Path, slow_smtp: SmtpServer, daemons
 ) -> None:
     slow_smtp.handler.delay = 0.5  # type: ignore[attr-defined]
-    due = due_in(LEAD)
+    due = due_ahead()
     config = make_project(tmp_path / "p", slow_smtp, when=due.when, subscribers=20)
-    first = daemons(config, due.second)
+    first = daemons(config)
+    first.wait_for("next run:")
+    fire(config, due)
     wait_until(lambda: len(to_readers(slow_smtp)) >= 3, 40, "the send to begin")
     assert first.stop() == 0  # SIGTERM: the message in flight finishes, then exit 0
     received = to_readers(slow_smtp)
@@ -357,7 +371,7 @@ def test_sigterm_mid_send_stops_cleanly_and_the_next_start_resumes(
     assert [o for o, _ in schedule_runs(config)] == ["stopped"]
     assert "(schedule): stopped" in status(config)
 
-    second = daemons(config, due.second)
+    second = daemons(config)
     wait_until(lambda: len(to_readers(slow_smtp)) >= 20, 40, "the rest of the issue")
     wait_until(lambda: schedule_runs(config)[-1][0] == "sent", 10, "the resumed run recorded")
     assert second.stop() == 0
@@ -370,7 +384,7 @@ def test_every_feed_failing_alerts_the_admin_and_a_retry_sends(
     tmp_path: Path, smtp_server: SmtpServer, http_dir, daemons
 ) -> None:
     folder, base = http_dir
-    due = due_in(LEAD)
+    due = due_ahead()
     config = make_project(
         tmp_path / "p",
         smtp_server,
@@ -378,7 +392,9 @@ def test_every_feed_failing_alerts_the_admin_and_a_retry_sends(
         extra="retry_minutes = 0.05",
         source=f'url = "{base}/feed.xml"',
     )
-    daemon = daemons(config, due.second)
+    daemon = daemons(config)
+    daemon.wait_for("next run:")
+    fire(config, due)
     wait_until(lambda: any(r.recipients == [ADMIN] for r in smtp_server.received), 30, "the alert")
     (alert,) = [r.message for r in smtp_server.received if r.recipients == [ADMIN]]
     assert alert["Subject"].startswith("[This Week] send of issue ") and alert["Subject"].endswith(" failed")
@@ -398,18 +414,20 @@ def test_sigkill_mid_send_loses_nobody_at_the_next_start(
     tmp_path: Path, slow_smtp: SmtpServer, daemons
 ) -> None:
     slow_smtp.handler.delay = 0.3  # type: ignore[attr-defined]
-    due = due_in(LEAD)
+    due = due_ahead()
     # On PostgreSQL the killed sender's claimed rows go to the next one when its lease runs out
     # (60 s by default): a short lease keeps the wait for them short.
     config = make_project(
         tmp_path / "p", slow_smtp, when=due.when, subscribers=12, delivery="lease_seconds = 2"
     )
-    first = daemons(config, due.second)
+    first = daemons(config)
+    first.wait_for("next run:")
+    fire(config, due)
     wait_until(lambda: len(to_readers(slow_smtp)) >= 3, 40, "the send to begin")
     first.kill()  # no chance to finish anything: the ledger and the run row stay as they were
     assert [o for o, _ in schedule_runs(config)] == ["running"]
 
-    second = daemons(config, due.second)
+    second = daemons(config)
     wait_until(lambda: len(set(to_readers(slow_smtp))) >= 12, 40, "the rest of the issue")
     wait_until(lambda: schedule_runs(config)[-1][0] == "sent", 10, "the resumed run recorded")
     assert second.stop() == 0
@@ -432,9 +450,11 @@ def test_deferred_recipients_get_it_from_a_follow_up_run(
         return None
 
     smtp_server.handler.answer = once_451
-    due = due_in(LEAD)
+    due = due_ahead()
     config = make_project(tmp_path / "p", smtp_server, when=due.when)
-    daemon = daemons(config, due.second)
+    daemon = daemons(config)
+    daemon.wait_for("next run:")
+    fire(config, due)
     wait_until(lambda: len(to_readers(smtp_server)) == 4, 40, "the deferred recipient too")
     wait_until(lambda: schedule_runs(config)[-1][0] == "sent", 10, "the follow-up recorded")
     assert daemon.stop() == 0
@@ -448,15 +468,15 @@ def test_a_due_run_the_store_advanced_but_nobody_ran_is_made_up(
 ) -> None:
     # APScheduler moves the stored next run time before the job runs; a process that dies in
     # between leaves next week's time and no run. The runs table tells the next start.
-    due = due_in(LEAD)
+    due = due_ahead()
     config = make_project(tmp_path / "p", smtp_server, when=due.when)
-    first = daemons(config, due.second)
+    first = daemons(config)
     first.wait_for("next run:")
     assert first.stop() == 0
     _set_next_run(config, due.at + timedelta(days=7))
-    sleep_until(due.at + timedelta(seconds=1))
+    set_clock(config, due.at + timedelta(seconds=1))
 
-    second = daemons(config, due.second)
+    second = daemons(config)
     wait_until(lambda: len(to_readers(smtp_server)) == 4, 30, "the made-up run")
     wait_until(lambda: [o for o, _ in schedule_runs(config)] == ["sent"], 10, "the run recorded")
     assert second.stop() == 0
@@ -471,9 +491,9 @@ def test_a_time_that_passed_before_the_schedule_existed_is_not_sent(
     hour_ago = datetime.now(ZONE) - timedelta(hours=1)
     config = make_project(tmp_path / "p", smtp_server, when=f"daily {hour_ago:%H:%M}")
     for _ in range(2):
-        daemon = daemons(config, 0)
+        daemon = daemons(config)
         daemon.wait_for("next run:")
-        time.sleep(2)
+        time.sleep(1)
         assert daemon.stop() == 0
         assert "running it now" not in daemon.output
     assert smtp_server.received == [] and schedule_runs(config) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -13,19 +14,19 @@ from sqlalchemy import Engine
 from newsletter import store
 from newsletter.cli.common import console, open_store, settings_from
 from newsletter.config import Settings
-from newsletter.schedule import WEEKLY_JOB, Daemon, followup_id
+from newsletter.schedule import WEEKLY_JOB, Daemon, FileClock, followup_id
 
 
 @click.command("schedule")
 @click.option(
-    "--second",
-    type=click.IntRange(0, 59),
-    default=0,
+    "--clock",
+    "clock_file",
+    type=click.Path(dir_okay=False, path_type=Path),
     hidden=True,
-    help="The second of the minute the schedule fires at (tests only).",
+    help="Read the time as the system clock plus the seconds written in this file (tests only).",
 )
 @click.pass_context
-def schedule_command(ctx: click.Context, second: int) -> None:
+def schedule_command(ctx: click.Context, clock_file: Path | None) -> None:
     """Run in the foreground and send each week's issue at [schedule] when; stop with SIGTERM or Ctrl-C.
 
     \b
@@ -40,7 +41,7 @@ def schedule_command(ctx: click.Context, second: int) -> None:
     engine = open_store(settings)
     # A daemon's log is its record: show what each run did even without -v.
     logging.getLogger("newsletter").setLevel(min(logging.INFO, logging.getLogger().level or logging.INFO))
-    daemon = Daemon(settings, engine, second=second)
+    daemon = Daemon(settings, engine, clock=FileClock(clock_file) if clock_file else None)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         console.print(f"{signal.Signals(signum).name}: finishing the message in flight, then stopping")

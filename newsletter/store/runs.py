@@ -15,11 +15,12 @@ from newsletter.store.schema import runs
 JOB_TABLE = "apscheduler_jobs"
 
 
-def start(engine: Engine, trigger: str) -> int:
+def start(engine: Engine, trigger: str, at: datetime | None = None) -> int:
+    """A run begins (``at``: the daemon's clock; stored in UTC)."""
     with engine.begin() as conn:
         key = conn.execute(
             insert(runs).values(
-                started_at=now(),
+                started_at=(at or now()).astimezone(UTC),
                 trigger=trigger,
                 period_key="",
                 outcome=RunOutcome.RUNNING,

@@ -49,6 +49,7 @@ from newsletter.config import Settings, when_spec
 from newsletter.errors import NewsletterError
 from newsletter.feedback import read_mailbox
 from newsletter.models import IssueState, RunOutcome
+from newsletter.schedule.clock import Clock, follow
 from newsletter.store import backup
 from newsletter.transports import send_note
 
@@ -65,13 +66,12 @@ POLL_SECONDS = 60.0
 # --- the schedule in words ----------------------------------------------------------------
 
 
-def parse_when(text: str, zone: ZoneInfo, *, second: int = 0) -> CronTrigger:
+def parse_when(text: str, zone: ZoneInfo) -> CronTrigger:
     """``"fri 09:00"``, ``"mon,thu 07:30"``, ``"mon-fri 08:15"`` or ``"daily 06:00"`` -> a CronTrigger
     (the words are read by ``config.when_spec``, so a mistake stops every command at load).
-    ``second`` is for tests, which cannot wait a minute; the config has no way to set it.
     """
     days, hour, minute = when_spec(text)
-    return LocalTimeTrigger(day_of_week=days, hour=hour, minute=minute, second=second, timezone=zone)
+    return LocalTimeTrigger(day_of_week=days, hour=hour, minute=minute, second=0, timezone=zone)
 
 
 class LocalTimeTrigger(CronTrigger):
@@ -93,8 +93,8 @@ class LocalTimeTrigger(CronTrigger):
         return fire  # type: ignore[no-any-return]
 
 
-def trigger_for(settings: Settings, *, second: int = 0) -> CronTrigger:
-    return parse_when(settings.schedule.when, settings.zone, second=second)
+def trigger_for(settings: Settings) -> CronTrigger:
+    return parse_when(settings.schedule.when, settings.zone)
 
 
 def describe_trigger(trigger: CronTrigger) -> str:
@@ -161,9 +161,11 @@ class _Scheduler(BackgroundScheduler):
 class Daemon:
     """One scheduler process. ``start`` then ``wait`` (until ``request_stop``), then ``shutdown``."""
 
-    def __init__(self, settings: Settings, engine: Engine, *, second: int = 0) -> None:
+    def __init__(self, settings: Settings, engine: Engine, *, clock: Clock | None = None) -> None:
         self.settings, self.engine = settings, engine
-        self.trigger = trigger_for(settings, second=second)
+        self.clock = clock or Clock()
+        follow(self.clock)
+        self.trigger = trigger_for(settings)
         self.grace = max(1, int(settings.schedule.grace_hours * 3600))
         # Set on SIGTERM/SIGINT: the delivery loop stops taking recipients after the message in flight.
         self.stop_sending = threading.Event()
@@ -201,7 +203,7 @@ class Daemon:
                 name="read the bounce mailbox",
                 jobstore="memory",
                 executor="feedback",
-                next_run_time=datetime.now(self.settings.zone),
+                next_run_time=self.now(),
                 replace_existing=True,
             )
             notes.append(
@@ -224,7 +226,7 @@ class Daemon:
         polled = time.monotonic()
         while not self._stop_requested:
             time.sleep(0.2)
-            if time.monotonic() - polled >= POLL_SECONDS:
+            if self.clock.moved() or time.monotonic() - polled >= POLL_SECONDS:
                 self.scheduler.wakeup()
                 polled = time.monotonic()
 
@@ -242,6 +244,12 @@ class Daemon:
         if _daemon is self:
             _daemon = None
 
+    def now(self) -> datetime:
+        return self.clock.now(self.settings.zone)
+
+    def _since_now(self) -> dict[str, str]:
+        return {"since": self.clock.now(UTC).isoformat()}
+
     def next_run(self) -> datetime | None:
         times = [j.next_run_time for j in self.scheduler.get_jobs() if j.next_run_time]
         return min(times) if times else None
@@ -254,7 +262,7 @@ class Daemon:
         if job is None:
             try:
                 self.scheduler.add_job(
-                    weekly_job, self.trigger, id=WEEKLY_JOB, name="weekly send", kwargs=_since_now()
+                    weekly_job, self.trigger, id=WEEKLY_JOB, name="weekly send", kwargs=self._since_now()
                 )
             except ConflictingIdError:  # another daemon added it a moment ago
                 job = self.scheduler.get_job(WEEKLY_JOB)
@@ -265,23 +273,23 @@ class Daemon:
             job = job.modify(misfire_grace_time=self.grace, coalesce=True, max_instances=1)
         if describe_trigger(job.trigger) == describe_trigger(self.trigger):
             return True
-        now = datetime.now(self.settings.zone)
+        now = self.now()
         if job.next_run_time is not None and job.next_run_time <= now:
             # A run fell due while the daemon was down: keep its time and change only the trigger,
             # so it still runs now (within the grace, once) and the new schedule takes over after it.
             # reschedule_job() would compute the next time from now and drop that run.
-            job.modify(trigger=self.trigger, kwargs=_since_now())
+            job.modify(trigger=self.trigger, kwargs=self._since_now())
         else:
             # Nothing is due: the new schedule decides the next run. The next issue's window starts
             # at the last sent cutoff, so moving the day loses no item.
             job.reschedule(self.trigger)
-            job.modify(kwargs=_since_now())
+            job.modify(kwargs=self._since_now())
         notes.append(f"schedule changed to {self.settings.schedule.when!r}")
         return True
 
     def _plan_followups(self, existed: bool, notes: list[str]) -> None:
         """Resume part-sent issues, retry an unfinished run, make up a run nobody recorded."""
-        now = datetime.now(self.settings.zone)
+        now = self.now()
         current = period_for(now, self.settings.zone).key
         keys = [
             row.period_key for row in store.issues.all_issues(self.engine) if row.state == IssueState.SENDING
@@ -341,7 +349,7 @@ class Daemon:
             "([schedule] grace_hours): not sending it late; the next issue's window covers its items"
         )
         log.warning(text)
-        run_id = store.runs.start(self.engine, "schedule")
+        run_id = store.runs.start(self.engine, "schedule", at=self.now())
         store.runs.finish(self.engine, run_id, RunOutcome.MISSED, text)
 
     # -- the bounce mailbox
@@ -371,7 +379,7 @@ class Daemon:
         """Send the period's issue once, record the run, and plan what follows (retry, alert)."""
         if self.stop_sending.is_set():
             return
-        now = datetime.now(self.settings.zone)
+        now = self.now()
         as_of = self._as_of(period_key, now)
         if as_of is None:
             log.warning(
@@ -381,7 +389,7 @@ class Daemon:
             )
             return
         key = period_for(as_of, self.settings.zone).key
-        run_id = store.runs.start(self.engine, "schedule")
+        run_id = store.runs.start(self.engine, "schedule", at=self.now())
         log.info("%s run for issue %s%s", reason, key, f" (attempt {attempt + 1})" if attempt else "")
         try:
             outcome = pipeline.send(self.settings, self.engine, as_of, stop=self.stop_sending)
@@ -426,7 +434,7 @@ class Daemon:
             # Deferred recipients: come back when the ledger says their next attempt is due.
             upcoming = outcome.summary.next_attempt
             when = datetime.fromtimestamp(upcoming, self.settings.zone) if upcoming else None
-            now = datetime.now(self.settings.zone)
+            now = self.now()
             self._add_followup(key, attempt, "deferred", max(when or now, now + timedelta(seconds=1)))
 
     def _keep_a_backup(self) -> None:
@@ -447,7 +455,7 @@ class Daemon:
         self._alert_and_retry(key, attempt, message, hint)
 
     def _alert_and_retry(self, key: str, attempt: int, message: str, hint: str | None) -> None:
-        now = datetime.now(self.settings.zone)
+        now = self.now()
         retry_at = self._retry(key, attempt, now)
         if retry_at is not None:
             then = f"retrying at {_local(retry_at)}"
@@ -499,10 +507,6 @@ def _alert_body(key: str, message: str, hint: str | None, then: str) -> str:
 def send_alert(settings: Settings, to: str, subject: str, body: str) -> None:
     """A short plain-text alert to ``to`` through the configured transport; DeliveryError when it cannot go."""
     send_note(settings, to, f"[{settings.newsletter.name}] {subject}", body)
-
-
-def _since_now() -> dict[str, str]:
-    return {"since": datetime.now(UTC).isoformat()}
 
 
 def _since(kwargs: dict[str, object]) -> datetime:
