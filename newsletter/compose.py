@@ -10,11 +10,17 @@ Every line stays under 998 octets: the bodies are quoted-printable (76 per line)
 longer than a line are RFC 2047 encoded words folded at 76. The MIME boundary cannot occur in a
 quoted-printable body, which writes every ``=`` as ``=3D``.
 
+No line of a composed message starts with ".": the quoted-printable bodies write such a dot as
+``=2E``, header lines start with a name or a folding space, MIME boundary lines with ``--``. So SMTP
+needs no dot-stuffing for it, and ``Composer.message`` hands the transport the pieces as they are
+(a ``Composed``: no join, no scan of the whole message per recipient; tests/test_compose checks the
+guarantee against adversarial text).
+
 With ``[delivery] dkim_key`` set, each message carries a DKIM-Signature (rsa-sha256, relaxed/simple)
 over From, To, Subject, Date, Message-ID, the List-* headers and the MIME headers. The canonical
 form of the headers that never change is computed once; the RSA signature uses ``cryptography``
-(0.3 ms) when it is installed, dkimpy's pure-Python RSA (6 ms) otherwise. Tests verify the result
-with ``dkim.verify``.
+(0.3 ms) when it is installed, dkimpy's pure-Python RSA (6 ms) otherwise; dkimpy (which imports
+dnspython) is loaded only for that fallback. Tests verify the result with ``dkim.verify``.
 """
 
 from __future__ import annotations
@@ -28,9 +34,8 @@ import time
 from collections.abc import Callable, Mapping
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
+from typing import Any
 from urllib.parse import quote
-
-import dkim.crypto
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
@@ -132,25 +137,46 @@ class DkimSigner:
     """rsa-sha256, relaxed headers, simple body: one DKIM-Signature header per message."""
 
     def __init__(self, key_pem: bytes, selector: str, domain: str, source: str = "dkim_key") -> None:
+        self._pem = key_pem
+        self._key: Any = None  # dkimpy's parsed key, for the pure-Python fallback
         try:
-            self._key = dkim.crypto.parse_pem_private_key(key_pem)
-        except (dkim.crypto.UnparsableKeyError, ValueError, IndexError) as exc:
+            fast = _fast_rsa(key_pem)
+            if fast is None:
+                self._key = _dkimpy_key(key_pem)
+        except ValueError as exc:
             raise ConfigError(
                 f"[delivery] dkim_key {source}: not an RSA private key in PEM form ({exc})",
                 hint="generate one with `openssl genrsa -out dkim.pem 2048`",
             ) from None
         self.selector, self.domain = selector, domain
-        self._rsa = _fast_rsa(key_pem) or self._pure_rsa
+        self._rsa = fast or self._pure_rsa
         self._h = ":".join(name.lower() for name in SIGNED)
 
     def _pure_rsa(self, data: bytes) -> bytes:
+        import dkim.crypto  # dkimpy imports dnspython: only for this fallback
+
+        if self._key is None:
+            self._key = _dkimpy_key(self._pem)
         return bytes(dkim.crypto.RSASSA_PKCS1_v1_5_sign(hashlib.sha256(data), self._key))
 
-    def header(self, canonical_headers: bytes, body: bytes | memoryview, when: int) -> str:
-        """``DKIM-Signature: ...`` with CRLF; ``canonical_headers`` are the SIGNED ones in relaxed form, each + CRLF."""
-        if bytes(body[-4:]) == b"\r\n\r\n" or bytes(body[-2:]) != b"\r\n":  # simple: one final CRLF
-            body = bytes(body).rstrip(b"\r\n") + b"\r\n"
-        body_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    def header(self, canonical_headers: bytes, body: bytes | memoryview | list[bytes], when: int) -> str:
+        """``DKIM-Signature: ...`` with CRLF; ``canonical_headers`` are the SIGNED ones in relaxed form,
+        each + CRLF; ``body`` the body, or its pieces in order."""
+        digest = hashlib.sha256()
+        if (
+            isinstance(body, list)
+            and body
+            and body[-1].endswith(b"\r\n")
+            and not body[-1].endswith(b"\r\n\r\n")
+        ):
+            for piece in body:  # simple canonical form already: one final CRLF
+                digest.update(piece)
+        else:
+            whole = b"".join(body) if isinstance(body, list) else bytes(body)
+            if whole[-4:] == b"\r\n\r\n" or whole[-2:] != b"\r\n":  # simple: one final CRLF
+                whole = whole.rstrip(b"\r\n") + b"\r\n"
+            digest.update(whole)
+        body_hash = base64.b64encode(digest.digest()).decode()
         value = (
             f"v=1; a=rsa-sha256; c=relaxed/simple; d={self.domain}; s={self.selector};\r\n"
             f" t={when}; h={self._h};\r\n bh={body_hash};\r\n b="
@@ -160,16 +186,29 @@ class DkimSigner:
         return f"DKIM-Signature: {value}{folded}\r\n"
 
 
+def _dkimpy_key(key_pem: bytes) -> Any:
+    import dkim.crypto
+
+    try:
+        return dkim.crypto.parse_pem_private_key(key_pem)
+    except (dkim.crypto.UnparsableKeyError, IndexError) as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _fast_rsa(key_pem: bytes) -> Callable[[bytes], bytes] | None:
-    """OpenSSL's RSA through ``cryptography``, about 20 times dkimpy's; None when it is not installed."""
+    """OpenSSL's RSA through ``cryptography``, about 20 times dkimpy's; None when it is not installed.
+    ValueError when the key is not an RSA private key."""
     try:
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import padding, rsa
     except ImportError:
         return None
-    key = serialization.load_pem_private_key(key_pem, password=None)
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(str(exc).split("\n")[0] or "unparsable") from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        return None
+        raise ValueError(f"a {type(key).__name__.lstrip('_')}, not RSA")
     pad, sha = padding.PKCS1v15(), hashes.SHA256()
     return lambda data: key.sign(data, pad, sha)
 
@@ -237,14 +276,43 @@ class _Template:
             if piece
         ]
 
-    def render(self, values: Mapping[str, str]) -> bytes:
-        out: list[bytes] = []
+    def render(self, values: Mapping[str, str], out: list[bytes]) -> None:
+        """Append the body's pieces for ``values`` to ``out``."""
         for part in self.parts:
             if isinstance(part, bytes):
                 out.append(part)
             elif value := values.get(part, ""):
                 out.append(_qp(html.escape(value) if self.escape else value, last=False))
-        return b"".join(out)
+
+
+class Composed:
+    """One message as the pieces whose concatenation it is (``bytes(message)`` joins them).
+
+    Composed here, so: CRLF line ends, no line over 998 octets, and no line starting with "."
+    (SMTP's dot-stuffing has nothing to do). A transport may write the pieces as they are.
+    """
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[bytes]) -> None:
+        self.parts = parts
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.parts)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.parts))
+
+
+_TEXT_HEAD = (
+    b"\r\n--" + _BOUNDARY.encode() + b"\r\n"
+    b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+)
+_HTML_HEAD = (
+    b"\r\n--" + _BOUNDARY.encode() + b"\r\n"
+    b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+)
+_END = b"\r\n--" + _BOUNDARY.encode() + b"--\r\n"
 
 
 class Composer:
@@ -311,6 +379,10 @@ class Composer:
         return self._date
 
     def compose(self, subscriber: Subscriber) -> bytes:
+        return bytes(self.message(subscriber))
+
+    def message(self, subscriber: Subscriber) -> Composed:
+        """The subscriber's message, in pieces that share the issue's prebuilt bytes."""
         values = self.values(subscriber)
         unsubscribe = f"<{values['unsubscribe_url']}>"
         if self.mailto:
@@ -323,24 +395,18 @@ class Composer:
             ("List-Unsubscribe", unsubscribe),
         )
         head = "".join(f"{name}: {value}\r\n" for name, value in own)
-        text = self.text.render(values)
-        body = b"".join(
-            (
-                b"\r\n--" + _BOUNDARY.encode() + b"\r\n",
-                b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
-                text,
-                b"\r\n--" + _BOUNDARY.encode() + b"\r\n",
-                b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
-                self.html.render(values),
-                b"\r\n--" + _BOUNDARY.encode() + b"--\r\n",
-            )
-        )
+        # The body starts with the CRLF that ends the header block.
+        body = [_TEXT_HEAD]
+        self.text.render(values, body)
+        body.append(_HTML_HEAD)
+        self.html.render(values, body)
+        body.append(_END)
         signature = ""
         if self.signer is not None:
             canonical = dict(self._canonical)
             canonical.update((name, _relaxed(name, value) + b"\r\n") for name, value in own)
-            signature = self.signer.header(
-                b"".join(canonical[n] for n in SIGNED), memoryview(body)[2:], second
-            )
-        # The body starts with the CRLF that ends the header block.
-        return (signature + self.fixed_headers + "\r\n" + head).encode("utf-8") + body
+            body[0] = _TEXT_HEAD[2:]  # the signed body starts after the blank line
+            signature = self.signer.header(b"".join(canonical[n] for n in SIGNED), body, second)
+            body[0] = _TEXT_HEAD
+        body.insert(0, (signature + self.fixed_headers + "\r\n" + head).encode("utf-8"))
+        return Composed(body)

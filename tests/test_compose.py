@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import random
 import re
 from email.message import Message
 from pathlib import Path
@@ -165,6 +166,47 @@ def test_values_at_any_column_keep_lines_short(tmp_path: Path) -> None:
         values = composer.values(subscriber)
         html = bodies(parse(data, "default"))["text/html"]
         assert html.rstrip("\n") == fill(HTML, values, html_escape=True).rstrip("\n")
+
+
+def adversarial_texts() -> list[str]:
+    """Bodies where dots land at the start of lines: written there, after every possible soft line
+    break (a dot at each column of a long line, after multi-byte characters that encode to 9 octets),
+    SMTP's end of data itself, and placeholders at the start of lines."""
+    rng = random.Random(16)
+    texts = [
+        ".\n..\n.\r\n.\r\n\r\n.\n",
+        "\r\n.\r\n",
+        ".@@name@@\n@@name@@.\n.@@city@@.",
+        "." + "é" * 200 + "\n." + "=" * 200,
+    ]
+    texts += ["x" * width + "." * 3 + "y" * 80 for width in range(0, 160)]
+    texts += ["é" * width + ".tail" for width in range(0, 40)]
+    alphabet = [".", ".", "\n", "\r\n", " ", "=", "é", "x", "\t", "@@name@@", "@@city@@", "<p>"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 400))) for _ in range(200)]
+    return texts
+
+
+@pytest.mark.parametrize("text", adversarial_texts())
+def test_no_line_starts_with_a_dot_whatever_the_text(tmp_path: Path, text: str) -> None:
+    """The guarantee SMTP's transport relies on to skip dot-stuffing for composed messages: an item's
+    text with lines starting with "." still gives no wire line starting with ".", and reads back as
+    written."""
+    issue = RenderedIssue(subject=". dot", preheader="", html=text, text=text, period_key="2023-W46")
+    composer = Composer(settings_for(tmp_path), issue)
+    for subscriber in (
+        Subscriber("a@example.org", ".", {"city": "."}),
+        Subscriber("b@example.org", "." * 90, {"city": ".x" * 60}),
+        Subscriber("c@example.org", "x" * 73 + ".", {"city": "é" * 30 + "."}),
+    ):
+        message = composer.message(subscriber)
+        data = bytes(message)
+        assert data == composer.compose(subscriber) and len(message) == len(data)
+        check_wire_form(data)
+        values = composer.values(subscriber)
+        parts = bodies(parse(data, "default"))
+        want = text.replace("\r\n", "\n")
+        assert parts["text/plain"].rstrip("\n") == fill(want, values).rstrip("\n")
+        assert parts["text/html"].rstrip("\n") == fill(want, values, html_escape=True).rstrip("\n")
 
 
 # --- DKIM ---------------------------------------------------------------------------------

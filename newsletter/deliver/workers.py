@@ -44,7 +44,7 @@ _PR_SET_PDEATHSIG = 1
 def run_job(composer: Composer, transport: Transport, sender: str, job: Job) -> Result:
     row_id, email, name, fields = job
     try:
-        data = composer.compose(Subscriber(email, name, json.loads(fields or "{}")))
+        data = composer.message(Subscriber(email, name, json.loads(fields or "{}")))
         result = transport.send(composer.envelope_sender(row_id, sender), email, data)
     except Exception as exc:  # a bug must not lose the row: it is retried, and errors in a row pause
         result = DeliveryResult(DeliveryState.DEFERRED, 0, f"internal error: {exc!r}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import mailbox
 from pathlib import Path
 
+from newsletter.compose import Composed
 from newsletter.errors import DeliveryError
 from newsletter.models import DeliveryResult, DeliveryState
 
@@ -30,14 +31,14 @@ class MaildirTransport:
                 hint="check [delivery] maildir in the config",
             ) from exc
 
-    def send(self, sender: str, recipient: str, data: bytes) -> DeliveryResult:
+    def send(self, sender: str, recipient: str, data: bytes | Composed) -> DeliveryResult:
         if self._box is None:
             self.open()
         assert self._box is not None
         try:
             # Maildir files use the local line ending; Return-Path/Delivered-To as a local delivery would.
             head = f"Return-Path: <{sender}>\nDelivered-To: {recipient}\n".encode()
-            self._box.add(head + data.replace(b"\r\n", b"\n"))
+            self._box.add(head + bytes(data).replace(b"\r\n", b"\n"))
         except OSError as exc:
             return DeliveryResult(DeliveryState.DEFERRED, 0, f"cannot write to {self.path}: {exc.strerror}")
         return DeliveryResult(DeliveryState.SENT, 250, f"delivered to {self.path}")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from newsletter.compose import Composed
 from newsletter.models import DeliveryResult, DeliveryState
 
 
@@ -15,10 +16,10 @@ class MemoryTransport:
     def open(self) -> None:
         pass
 
-    def send(self, sender: str, recipient: str, data: bytes) -> DeliveryResult:
+    def send(self, sender: str, recipient: str, data: bytes | Composed) -> DeliveryResult:
         answer = self.answers.get(recipient, DeliveryResult(DeliveryState.SENT, 250, "OK"))
         if answer.state == DeliveryState.SENT:
-            self.sent.append((sender, recipient, data))
+            self.sent.append((sender, recipient, bytes(data)))
         return answer
 
     def close(self) -> None:

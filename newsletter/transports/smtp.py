@@ -6,10 +6,18 @@ answer: 2xx sent, 4xx and dropped connections deferred, 5xx failed. After a refu
 recipient the transaction is reset (RSET) and the connection reused; after a 421, a timeout or a
 drop it is closed and the next ``send`` reconnects.
 
-When the server offers PIPELINING, MAIL, RCPT and DATA go out in one write (one round trip instead
-of three). The message is written as it is: ``compose`` produces CRLF lines, so only the
-dot-stuffing is done here, with a bytes replace rather than smtplib's two regular expressions over
-every message.
+smtplib opens the connection (EHLO, STARTTLS, AUTH: once per connection); each message then goes
+over the socket directly. When the server offers PIPELINING, MAIL, RCPT and DATA go out in one
+write (one round trip instead of three), and the replies are parsed from one read. The socket is
+blocking with the kernel's send and receive timeouts (SO_SNDTIMEO, SO_RCVTIMEO): a Python socket
+timeout costs a poll() before every send and receive, and smtplib reads replies line by line
+through a file object. With PIPELINING a message costs four system calls (write, read, sendmsg,
+read) where smtplib made eight; the workers' SMTP I/O measured 52 us of CPU a message before this.
+
+A ``Composed`` message (compose.py: no line starts with ".") is written as its pieces with one
+``sendmsg``, without a join or a dot-stuffing scan (a regular expression over the whole 66 KB
+measured 20 us a message); over TLS, which has no sendmsg, the pieces are joined. Any other bytes
+are dot-stuffed here, with a bytes replace rather than smtplib's two regular expressions.
 """
 
 from __future__ import annotations
@@ -21,12 +29,20 @@ import re
 import smtplib
 import socket
 import ssl
+import struct
 
+from newsletter.compose import Composed
 from newsletter.errors import DeliveryError
 from newsletter.models import DeliveryResult, DeliveryState
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 _DOT_LINE = re.compile(rb"\n\.")
+_MAX_LINE = 8192  # as smtplib: a longer reply line is a broken server
+_END_OF_DATA = b".\r\n"
+
+
+class _Timeout(Exception):
+    """The kernel's send or receive timeout ran out (EAGAIN on a blocking socket)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -70,6 +86,8 @@ class SmtpTransport:
         self.tls_verify, self.tls_ca_file = tls_verify, tls_ca_file
         self.helo = helo or socket.gethostname() or "localhost"
         self._smtp: smtplib.SMTP | None = None
+        self._sock: socket.socket | None = None
+        self._buffer = b""  # received bytes not yet parsed into replies
         self._pipelining = False
         self._size = False
         self._utf8 = False
@@ -134,6 +152,9 @@ class SmtpTransport:
                 hint="check [delivery] host, port and security, and that the server is up",
             ) from exc
         self._smtp = smtp
+        assert smtp.sock is not None
+        self._sock = _blocking(smtp.sock, self.timeout)
+        self._buffer = b""
         self._pipelining = smtp.has_extn("pipelining")
         self._size = smtp.has_extn("size")
         self._utf8 = smtp.has_extn("smtputf8")
@@ -164,50 +185,116 @@ class SmtpTransport:
         return smtp
 
     def close(self) -> None:
-        if self._smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self._smtp.quit()
+        if self._sock is not None:
+            with contextlib.suppress(OSError, _Timeout, ValueError):
+                self._command(b"QUIT\r\n")
         self._drop()
 
     def _drop(self) -> None:
         if self._smtp is not None:
             with contextlib.suppress(OSError):
                 self._smtp.close()
-        self._smtp = None
+        self._smtp, self._sock, self._buffer = None, None, b""
 
     def _reset(self) -> None:
         try:
-            if self._smtp is not None:
-                self._smtp.rset()
-        except (smtplib.SMTPException, OSError):
+            self._command(b"RSET\r\n")
+        except (OSError, _Timeout, ValueError):
             self._drop()
+
+    # --- the wire, once the connection is open -----------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        assert self._sock is not None
+        try:
+            self._sock.sendall(data)
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            raise _Timeout from None
+
+    def _write_parts(self, parts: list[bytes | memoryview]) -> None:
+        """The buffers in order: one sendmsg (a blocking socket takes them all unless its timeout
+        runs out, then the rest), or a join over TLS."""
+        sock = self._sock
+        assert sock is not None
+        if isinstance(sock, ssl.SSLSocket):
+            self._write(b"".join(parts))
+            return
+        try:
+            sent = sock.sendmsg(parts)
+            total = sum(map(len, parts))
+            while sent < total:  # a partial write: what is left, from where it stopped
+                rest: list[bytes | memoryview] = []
+                skip = sent
+                for part in parts:
+                    if skip >= len(part):
+                        skip -= len(part)
+                        continue
+                    rest.append(memoryview(part)[skip:] if skip else part)
+                    skip = 0
+                parts, total = rest, total - sent
+                sent = sock.sendmsg(parts)
+        except BlockingIOError:
+            raise _Timeout from None
+
+    def _replies(self, count: int) -> list[tuple[int, bytes]]:
+        """``count`` replies, as (code, text with the lines joined by newlines); a malformed code is -1.
+
+        ValueError: a line over 8 KB; ConnectionError: the server closed the connection."""
+        sock = self._sock
+        assert sock is not None
+        replies: list[tuple[int, bytes]] = []
+        buffer, start, lines = self._buffer, 0, []
+        while len(replies) < count:
+            end = buffer.find(b"\r\n", start)
+            if end < 0:
+                if len(buffer) - start > _MAX_LINE:
+                    raise ValueError("a reply line over 8 KB")
+                try:
+                    chunk = sock.recv(65536)
+                except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    raise _Timeout from None
+                if not chunk:
+                    raise ConnectionResetError("the server closed the connection")
+                buffer, start = buffer[start:] + chunk, 0
+                continue
+            line, start = buffer[start:end], end + 2
+            lines.append(line[4:].strip())
+            if line[3:4] != b"-":  # the last line of the reply
+                code = int(line[:3]) if line[:3].isdigit() else -1
+                replies.append((code, b"\n".join(lines)))
+                lines = []
+        self._buffer = buffer[start:]
+        return replies
+
+    def _command(self, line: bytes) -> tuple[int, bytes]:
+        self._write(line)
+        return self._replies(1)[0]
 
     # --- one message ----------------------------------------------------------------------
 
-    def send(self, sender: str, recipient: str, data: bytes) -> DeliveryResult:
-        if self._smtp is None:
+    def send(self, sender: str, recipient: str, data: bytes | Composed) -> DeliveryResult:
+        if self._sock is None:
             try:
                 self.open()
             except DeliveryError as exc:
                 return DeliveryResult(DeliveryState.DEFERRED, 0, exc.message)
         try:
             return self._transaction(sender, recipient, data)
-        except smtplib.SMTPResponseException as exc:  # a malformed reply
+        except ValueError as exc:  # a malformed reply
             self._drop()
-            return _classify(exc.smtp_code, exc.smtp_error)
-        except OSError as exc:  # smtplib's errors, timeouts and resets are all OSErrors
+            return _classify(-1, str(exc))
+        except (_Timeout, TimeoutError):
             self._drop()
-            if isinstance(exc, TimeoutError) or "timed out" in str(exc):
-                return DeliveryResult(
-                    DeliveryState.DEFERRED, 0, f"no answer from the server within {self.timeout:g} s"
-                )
+            return DeliveryResult(
+                DeliveryState.DEFERRED, 0, f"no answer from the server within {self.timeout:g} s"
+            )
+        except OSError as exc:  # resets, a closed connection, TLS errors
+            self._drop()
             return DeliveryResult(
                 DeliveryState.DEFERRED, 0, f"connection lost: {exc or exc.__class__.__name__}"
             )
 
-    def _transaction(self, sender: str, recipient: str, data: bytes) -> DeliveryResult:
-        smtp = self._smtp
-        assert smtp is not None
+    def _transaction(self, sender: str, recipient: str, data: bytes | Composed) -> DeliveryResult:
         options = f" SIZE={len(data)}" if self._size else ""
         if not (sender + recipient).isascii():
             if not self._utf8:
@@ -215,26 +302,28 @@ class SmtpTransport:
                     DeliveryState.FAILED, 553, "the address is not ASCII and the server lacks SMTPUTF8"
                 )
             options += " SMTPUTF8"
-        commands = [f"MAIL FROM:<{sender}>{options}", f"RCPT TO:<{recipient}>", "DATA"]
+        commands = [f"MAIL FROM:<{sender}>{options}\r\n", f"RCPT TO:<{recipient}>\r\n", "DATA\r\n"]
         replies: list[tuple[int, bytes]] = []
         if self._pipelining:
-            smtp.send("".join(c + "\r\n" for c in commands).encode())
-            replies = [smtp.getreply() for _ in commands]
+            self._write("".join(commands).encode())
+            replies = self._replies(3)
         else:
             for command, expected in zip(commands, (250, 250, 354), strict=True):
-                smtp.send(command.encode() + b"\r\n")
-                replies.append(smtp.getreply())
+                replies.append(self._command(command.encode()))
                 if replies[-1][0] not in (expected, 251):
                     break
         refusal = _refusal(replies)
         if refusal is not None:
             if len(replies) == 3 and replies[2][0] == 354:
-                smtp.send(b".\r\n")  # the server wants data we will not send: an empty message, then RSET
-                smtp.getreply()
+                # the server wants data we will not send: an empty message, then RSET
+                self._command(_END_OF_DATA)
             self._drop() if refusal[0] == 421 else self._reset()
             return _classify(*refusal)
-        smtp.send(_stuffed(data))
-        code, reply = smtp.getreply()
+        if isinstance(data, Composed):
+            self._write_parts([*data.parts, _END_OF_DATA])
+        else:
+            self._write(_stuffed(data))
+        code, reply = self._replies(1)[0]
         if code == 421:
             self._drop()
         return _classify(code, reply)
@@ -251,11 +340,18 @@ def _refusal(replies: list[tuple[int, bytes]]) -> tuple[int, bytes] | None:
     return None
 
 
-def _stuffed(data: bytes) -> bytes:
-    """The message as DATA carries it: a leading dot doubled on every line, CRLF.CRLF at the end.
+def _blocking(sock: socket.socket, timeout: float) -> socket.socket:
+    """``sock`` made blocking, with the kernel's send and receive timeouts of ``timeout`` seconds."""
+    sock.settimeout(None)
+    seconds = max(timeout, 0.001)
+    timeval = struct.pack("@ll", int(seconds), int(seconds % 1 * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    return sock
 
-    ``compose`` never starts a line with a dot, so the (cheaper) search usually finds nothing to do.
-    """
+
+def _stuffed(data: bytes) -> bytes:
+    """Bytes from anywhere as DATA carries them: a leading dot doubled on every line, CRLF.CRLF at the end."""
     if _DOT_LINE.search(data):
         data = data.replace(b"\r\n.", b"\r\n..")
     if data.startswith(b"."):
