@@ -52,7 +52,7 @@ def nato(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Issue]:
 
 def visible_lines(page: str) -> list[str]:
     """The email's text as a reader meets it, top to bottom: image alt texts, headings, paragraphs,
-    list items, links; the hidden preheader left out."""
+    list items, links; the hidden preheader and empty (decorative) alt texts left out."""
     tree = lxml_html.fromstring(page)
     lines = []
     for el in tree.iter():
@@ -72,24 +72,37 @@ def _is_button(el: lxml_html.HtmlElement) -> bool:
 
 @pytest.mark.skipif(not SEED.is_file(), reason=f"{SEED} is not here (../shared beside the repository)")
 def test_the_example_reads_like_the_seed_digest(nato: tuple[Settings, Issue]) -> None:
+    """The seed's lines in the seed's order. The seed repeats each title as its image's alt text and
+    gives whole summaries: here images are decorative (empty alt) and a card's summary may be cut
+    short (at a sentence's end, or a word's with an ellipsis), so a repeated line is read once and a cut
+    summary matches its start."""
     settings, issue = nato
     lines = visible_lines(render_issue(settings, issue).html)
     seed = [line.strip().lstrip("• ").strip() for line in SEED.read_text().splitlines() if line.strip()]
+    seed = [line for i, line in enumerate(seed) if i == 0 or line != seed[i - 1]]
     position = 0
     for expected in seed:
-        try:
-            position = lines.index(expected, position) + 1
-        except ValueError:
+        found = next(
+            (
+                i
+                for i in range(position, len(lines))
+                if lines[i] == expected
+                or (len(lines[i]) > 100 and expected.startswith(lines[i].removesuffix("…")))
+            ),
+            None,
+        )
+        if found is None:
             pytest.fail(
                 f"seed line not found in order: {expected!r}\nafter: {lines[max(0, position - 3) : position]}"
             )
+        position = found + 1
 
 
 def test_teasers_date_and_view_in_browser_come_before_the_headline(nato: tuple[Settings, Issue]) -> None:
     settings, issue = nato
     page = render_issue(settings, issue).html
     teaser = page.index(">Video: The European Union: a unique and essential partner for NATO<")
-    date = page.index("<time>17 November 2023</time>")
+    date = page.index('<time datetime="2023-11-17">17 November 2023</time>')
     view = page.index(">View in browser<")
     headline = page.index("<h1")
     assert teaser < date < view < headline
@@ -117,19 +130,21 @@ def test_structure_every_client_needs(nato: tuple[Settings, Issue]) -> None:
     assert '<html lang="en"' in page
     assert '<meta name="color-scheme" content="light dark">' in page
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
-    # responsive columns and our phone rules keep their !important (premailer strip_important=False)
-    columns = re.search(r"@media only screen and \(min-width:480px\) \{(.*?)\}\s*</style>", page, re.S)
-    assert columns and ".mj-column-px-184 { width:184px !important" in columns.group(1)
+    # our phone rules keep their !important (premailer strip_important=False)
     phone = re.search(r"@media only screen and \(max-width: 479px\) \{(.*?)\n  \}", page, re.S)
     assert phone and "!important" in phone.group(1)
     assert "@media (prefers-color-scheme: dark)" in page
-    # Outlook conditional comments survive inlining, balanced
+    # Outlook conditional comments survive inlining, balanced, and adjacent ones are merged into one
+    # (as the reference MJML compiler does)
     opened = (
         page.count("<!--[if mso | IE]>") + page.count("<!--[if mso]>") + page.count("<!--[if lte mso 11]>")
     )
-    assert opened > 20 and opened == page.count("<![endif]-->") - page.count("<!--<![endif]-->")
-    # Outlook's fixed-width column cells fit inside the sections' 24 px side padding (552 = 184 + 368)
-    assert set(re.findall(r"<td[^>]*vertical-align:top;width:(\d+)px;", page)) == {"184", "368", "552"}
+    assert opened > 4 and opened == page.count("<![endif]-->") - page.count("<!--<![endif]-->")
+    assert not re.search(r"<!\[endif\]-->\s*<!--\[if mso \| IE\]>", page)
+    # Outlook's fixed-width column cells fill the 552 px inside the sections' 24 px side padding
+    assert set(re.findall(r"<td[^>]*vertical-align:top;width:(\d+)px;", page)) == {"552"}
+    # no attribute that no client reads: vertical-align is CSS, not HTML
+    assert " vertical-align=" not in page
     # nothing remote to fetch but the images: no stylesheet, no web font
     assert "<link" not in page and "@import" not in page and "@font-face" not in page
     assert "fonts.googleapis" not in page
@@ -143,12 +158,15 @@ def test_accessibility_lang_alt_headings_and_preheader(nato: tuple[Settings, Iss
     tree = lxml_html.fromstring(rendered.html)
     images = tree.findall(".//img")
     assert len(images) == 1 + len(issue.cards)
-    assert all(img.get("alt", "").strip() for img in images)
+    # the feed says nothing about its images: they are decorative, with an empty alt (not the title again)
+    assert all(img.get("alt") == "" for img in images)
     assert [h.text_content() for h in tree.findall(".//h1")] == [issue.headline.title]
     h2 = [" ".join(h.text_content().split()) for h in tree.findall(".//h2")]
     assert h2 == [c.title for c in issue.cards] + ["More news"]
     preheader = tree.xpath("//body/div[1]")[0]
-    assert "display:none" in preheader.get("style").replace(" ", "")
+    style = preheader.get("style").replace(" ", "")
+    assert "display:none" in style and "max-height:0" in style and "opacity:0" in style
+    assert "color" not in style  # hidden by size, not by white-on-white text (a spam filter's rule)
     assert preheader.text_content().startswith(
         "NATO Secretary General meets EU College of Commissioners · The European Union"
     )
@@ -166,14 +184,13 @@ def test_cards_without_image_summary_or_date_look_intended(nato: tuple[Settings,
     settings, issue = nato
     bare = Item(title="A story with nothing but a title", link="https://example.org/bare")
     page = render_issue(settings, replace(issue, cards=(bare, *issue.cards))).html
-    start = page.index("A story with nothing but a title")
-    card = page[page.rindex("<!--[if mso | IE]><table", 0, start) : page.index("Read more</a>", start)]
-    assert "<img" not in card  # no broken image
-    assert 'class="kicker"' not in card  # no empty date line
-    assert "<p " not in card.split("</h2>")[1]  # no empty summary paragraph
-    assert "mj-column-per-100" in card  # the text takes the whole width
-    assert "vertical-align:top;width:552px;" in card  # in Outlook too
     tree = lxml_html.fromstring(page)
+    card = tree.xpath("//td[contains(@class, 'card')][.//a[@href='https://example.org/bare']]")[0]
+    assert card.findall(".//img") == []  # no broken image
+    assert card.xpath(".//*[contains(@class, 'kicker')]") == []  # no empty label line
+    assert card.xpath(".//time") == []
+    assert [p.get("class") for p in card.iter("p")] == []  # no empty summary paragraph
+    assert card.xpath(".//a[@class='cta']")[0].text_content() == "Read more"
     assert not [p for p in tree.iter("p") if not p.text_content().strip()]
 
 
@@ -222,16 +239,16 @@ def test_overflow_moves_the_last_cards_to_further_links_with_a_warning(
     nato: tuple[Settings, Issue], tmp_path: Path
 ) -> None:
     _, issue = nato
-    settings = example_settings(tmp_path, issue={"max_html_bytes": 45_000})
+    settings = example_settings(tmp_path, issue={"max_html_bytes": 25_000})
     big = _big_issue(issue)
     rendered = render_issue(settings, big)
     size = len(rendered.html.encode())
-    assert size <= 45_000
+    assert size <= 25_000
     assert len(rendered.warnings) == 1 and "moved the last" in rendered.warnings[0]
     moved = int(re.search(r"moved the last (\d+) card", rendered.warnings[0]).group(1))
     tree = lxml_html.fromstring(rendered.html)
     cards = [h.text_content() for h in tree.findall(".//h2")][:-1]
-    further = [li.text_content() for li in tree.xpath("//td[contains(@class, 'further')]//li")]
+    further = [li.text_content().strip() for li in tree.xpath("//td[contains(@class, 'further')]//li")]
     assert len(cards) == len(big.cards) - moved
     assert further[:moved] == [c.title for c in big.cards[-moved:]]  # the moved cards lead the list
     # nothing more moved than needed: one card more would not fit

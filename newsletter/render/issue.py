@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -24,13 +26,22 @@ HTML_TEMPLATE = "digest.mjml.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
 PREHEADER_CHARS = 140
 # After the preheader: invisible characters so that clients do not fill the inbox preview line with
-# the body's first words ("View in browser", the menu...).
-PREHEADER_PADDING = "\u034f\u200c\u00a0" * 40
+# the body's first words ("View in browser", the menu...). Soft hyphens and zero-width no-break
+# spaces: text renderings (w3m, lynx, the plain view of many clients) drop both, where the usual
+# non-breaking spaces and joiners show as a line of filler at the top.
+PREHEADER_PADDING = "\u00ad\ufeff" * 60
+# A card's summary is cut near this many characters (about three lines beside a thumbnail); the
+# headline keeps its whole summary.
+CARD_SUMMARY_CHARS = 200
+# Where images are shown, in CSS px: the email's width, the headline image across the column, a card's
+# thumbnail on wide screens and on phones. An image twice these widths stays sharp on 2x screens.
+SLOTS = {"body": 600, "headline": 552, "card": 184, "card_phone": 112}
 log = logging.getLogger(__name__)
 
 LABELS = {
     "en": {
         "read_more": "Read more",
+        "top_story": "Top story",
         "watch_video": "Watch Video",
         "video": "Video",
         "further": "More news",
@@ -40,6 +51,7 @@ LABELS = {
     },
     "fr": {
         "read_more": "Lire la suite",
+        "top_story": "À la une",
         "watch_video": "Voir la vidéo",
         "video": "Vidéo",
         "further": "Autres nouvelles",
@@ -82,12 +94,32 @@ def subject_for(settings: Settings, issue: Issue) -> str:
         ) from exc
 
 
-def _item_context(item: Item, settings: Settings, labels: dict[str, str]) -> dict[str, Any]:
+def _item_context(item: Item, settings: Settings, labels: dict[str, str], since: datetime) -> dict[str, Any]:
+    """What a template sees of an item. ``date`` is set only for a story older than the issue's
+    period: the issue's own date already says when the rest happened."""
+    older = item.published is not None and item.published < since
     return {
         **item.to_dict(),
-        "date": format_day(item.published, settings) if item.published else "",
+        "date": format_day(item.published, settings) if older and item.published else "",
+        "datetime": item.published.date().isoformat() if item.published else "",
         "cta": labels["watch_video"] if item.is_video else labels["read_more"],
+        # filled in when the image's size is known (the image pipeline sets these on the item)
+        "image_width": int(getattr(item, "image_width", 0) or 0),
+        "image_height": int(getattr(item, "image_height", 0) or 0),
+        "image_alt": str(getattr(item, "image_alt", "") or ""),
     }
+
+
+def shorten(text: str, limit: int = CARD_SUMMARY_CHARS) -> str:
+    """``text`` cut to about ``limit`` characters: at the end of a sentence when one ends in the last
+    third, else at a word, with an ellipsis. A text at most a tenth over the limit is left whole."""
+    if len(text) <= limit * 11 // 10:
+        return text
+    head = text[: limit + 1]
+    sentence = max(head.rfind(". "), head.rfind("! "), head.rfind("? "))
+    if sentence >= limit * 2 // 3:
+        return head[: sentence + 1]
+    return head.rsplit(" ", 1)[0].rstrip(" ,;:–—-") + "…"
 
 
 def teasers_of(issue: Issue, count: int) -> list[Item]:
@@ -112,7 +144,12 @@ def context_for(settings: Settings, issue: Issue) -> dict[str, Any]:
         preheader = preheader[: PREHEADER_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
     def ctx(item: Item) -> dict[str, Any]:
-        return _item_context(item, settings, labels)
+        return _item_context(item, settings, labels, issue.period.start)
+
+    def card(item: Item) -> dict[str, Any]:
+        values = ctx(item)
+        values["summary"] = shorten(values["summary"])
+        return values
 
     return {
         "newsletter": {
@@ -122,14 +159,19 @@ def context_for(settings: Settings, issue: Issue) -> dict[str, Any]:
         },
         "sender": {"name": sender_name(settings), "postal_address": settings.sender.postal_address},
         "theme": theme_context(settings),
+        "slots": SLOTS,
         "labels": labels,
-        "issue": {"date": format_day(issue.period.end, settings), "key": issue.period.key},
+        "issue": {
+            "date": format_day(issue.period.end, settings),
+            "datetime": issue.period.end.date().isoformat(),
+            "key": issue.period.key,
+        },
         "subject": subject_for(settings, issue),
         "preheader": preheader,
         "preheader_padding": PREHEADER_PADDING,
         "teasers": [ctx(i) for i in teasers],
         "headline": ctx(issue.headline) if issue.headline else None,
-        "cards": [ctx(i) for i in issue.cards],
+        "cards": [card(i) for i in issue.cards],
         "links": [ctx(i) for i in issue.links],
         "subscriber": SubscriberTokens(),
         "unsubscribe_url": token("unsubscribe_url"),
@@ -137,11 +179,26 @@ def context_for(settings: Settings, issue: Issue) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=8)
+def _environment(user: Path | None, files: frozenset[str]) -> jinja2.Environment:
+    """One environment per templates folder and set of files in it: Jinja compiles each template once
+    and again when its file changes (it checks the file's time at each render); a file added to or
+    removed from the folder gives a new environment, so a new override is seen at once."""
+    return template_environment(user)
+
+
+def environment_for(settings: Settings) -> jinja2.Environment:
+    user = settings.path(settings.newsletter.templates) if settings.newsletter.templates else None
+    files = (
+        frozenset(str(p) for p in user.rglob("*.j2")) if user is not None and user.is_dir() else frozenset()
+    )
+    return _environment(user, files)
+
+
 def render_once(settings: Settings, issue: Issue, env: jinja2.Environment | None = None) -> RenderedIssue:
     """One pass through Jinja, MJML and premailer, with no size check."""
     if env is None:
-        user = settings.path(settings.newsletter.templates) if settings.newsletter.templates else None
-        env = template_environment(user)
+        env = environment_for(settings)
     context = context_for(settings, issue)
     mjml_source = render_template(env, HTML_TEMPLATE, context)
     # The locator reads the template files only when there is an error to report.
@@ -163,8 +220,7 @@ def render_issue(settings: Settings, issue: Issue) -> RenderedIssue:
     Gmail clips an email near 102 KB, hiding what follows (the unsubscribe link among it): rather
     than be clipped, the last cards become further links (titles only), with a warning.
     """
-    user = settings.path(settings.newsletter.templates) if settings.newsletter.templates else None
-    env = template_environment(user)
+    env = environment_for(settings)
     rendered = render_once(settings, issue, env)
     budget = settings.issue.max_html_bytes
     size = html_bytes(rendered)
