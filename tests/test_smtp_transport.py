@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from newsletter.compose import Composed
 from newsletter.errors import DeliveryError
 from newsletter.transports.smtp import SmtpTransport
 
@@ -137,6 +138,38 @@ def test_plain_delivers_many_over_one_connection_with_dots_intact(serve) -> None
     assert all(
         data.replace(b"\r\n", b"\n") == MESSAGE.replace(b"\r\n", b"\n") for _, data in handler.received
     )
+
+
+def composed() -> Composed:
+    """A message in pieces as compose makes them, one of them 3 MB (many socket buffers' worth)."""
+    big = b"".join(b"line %07d of a long body=\r\n" % i for i in range(100_000))
+    return Composed([b"From: a@example.org\r\nSubject: hi\r\n", b"\r\nfirst\r\n", big, b"last\r\n"])
+
+
+@pytest.mark.parametrize("security", ["none", "tls"])
+def test_a_composed_message_arrives_as_its_pieces_joined(serve, certificate, security: str) -> None:
+    """Plain: one sendmsg of the pieces; TLS: joined. Either way the server gets the message whole."""
+    handler = Handler()
+    kwargs = {"ssl_context": server_context(certificate)} if security == "tls" else {}
+    transport = SmtpTransport("127.0.0.1", serve(handler, **kwargs), security, tls_verify=False)
+    transport.open()
+    message = composed()
+    for i in range(2):
+        assert transport.send("news@example.org", f"r{i}@example.org", message).state == "sent"
+    transport.close()
+    assert [data for _, data in handler.received] == [bytes(message)] * 2
+
+
+def test_multiline_replies_are_read_whole(serve) -> None:
+    handler = Handler(data_answers=["452-4.2.2 mailbox full\r\n452-second line\r\n452 4.2.2 try later"])
+    transport = SmtpTransport("127.0.0.1", serve(handler), "none")
+    transport.open()
+    result = transport.send("news@example.org", "a@example.org", MESSAGE)
+    assert (result.state, result.code) == ("deferred", 452)
+    assert result.reply == "4.2.2 mailbox full second line 4.2.2 try later"
+    assert transport.send("news@example.org", "a@example.org", MESSAGE).state == "sent"
+    assert handler.sessions == 1
+    transport.close()
 
 
 def test_refused_recipient_is_failed_with_its_reply_then_rset_and_the_connection_goes_on(serve) -> None:
