@@ -11,12 +11,24 @@
     history      what the configuration sent, kept beside it: a lost database is noticed
     feedback     bounces, complaints, auto-replies and link unsubscribes after a send, and what they did
     journal      the suppression list kept beside the config too: a restored older database mails nobody who left
+    preflights   the editor's word on each automatic send: held, released, skipped
 
 SQLAlchemy Core, no ORM: the send loop runs thousands of small statements a second. Rows come back
 as frozen dataclasses or named tuples, states as the enums of ``newsletter.models``.
 """
 
-from newsletter.store import feedback, feeds, history, issues, journal, ledger, locks, runs, subscribers
+from newsletter.store import (
+    feedback,
+    feeds,
+    history,
+    issues,
+    journal,
+    ledger,
+    locks,
+    preflights,
+    runs,
+    subscribers,
+)
 from newsletter.store.database import now, open_engine
 from newsletter.store.locks import SendBusy
 
@@ -31,6 +43,7 @@ __all__ = [
     "locks",
     "now",
     "open_engine",
+    "preflights",
     "runs",
     "subscribers",
 ]

@@ -171,6 +171,23 @@ feed_state = Table(
     Column("updated_at", DateTime(timezone=True)),
 )
 
+# The editor's word on one period's automatic send (newsletter.preflight): held, released, skipped.
+preflights = Table(
+    "preflights",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("period_key", String(32), nullable=False, unique=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),  # the scheduled send it is about
+    Column("expires_at", DateTime(timezone=True), nullable=False),  # the period's end: links die then
+    Column("mailed_at", DateTime(timezone=True)),  # the preflight email went to the editors
+    Column("state", String(16), nullable=False, default="pending"),  # pending | held | released | skipped
+    Column("send_now", Boolean, nullable=False, default=False),  # released to go before its time
+    Column("version", Integer, nullable=False, default=1),  # +1 at each change: a link works once
+    Column("changed_at", DateTime(timezone=True)),
+    Column("changed_by", String(64), nullable=False, default=""),  # "link" | "command" | "daemon"
+    Column("reminded_at", DateTime(timezone=True)),
+)
+
 runs = Table(
     "runs",
     metadata,
