@@ -46,15 +46,21 @@ def test_preview_writes_html_text_and_eml(example: Path, tmp_path: Path) -> None
 
 
 @pytest.mark.skipif(bool(NO_BROWSER), reason=NO_BROWSER or "-")
-def test_screenshots_at_desktop_and_phone_width(example: Path, tmp_path: Path) -> None:
+def test_screenshots_at_desktop_and_phone_width_dark_and_without_style(example: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_cli("--config", str(example), "preview", *AS_OF, "--out", str(out), "--screenshots")
     assert result.returncode == 0, result.stderr
-    desktop, phone = out / "issue-desktop.png", out / "issue-phone.png"
-    assert f"png:     {desktop}" in result.stdout and f"png:     {phone}" in result.stdout
-    (dw, dh), (pw, ph) = png_size(desktop), png_size(phone)
-    assert (dw, pw) == (600, 375)
-    assert dh > 2000 and ph > dh  # the whole email, taller when the columns stack
+    names = ("desktop", "phone", "dark", "nostyle")
+    shots = {name: out / f"issue-{name}.png" for name in names}
+    for path in shots.values():
+        assert f"png:     {path}" in result.stdout
+    sizes = {name: png_size(path) for name, path in shots.items()}
+    assert [sizes[name][0] for name in names] == [600, 375, 375, 375]
+    (_, dh), (_, ph) = sizes["desktop"], sizes["phone"]
+    assert dh > 2000 and ph > dh  # the whole email, taller on a phone
+    assert sizes["dark"] == sizes["phone"]  # the same layout, other colours
+    assert shots["dark"].read_bytes() != shots["phone"].read_bytes()
+    assert sizes["nostyle"][1] > 2000  # the whole email still, from its inline styles
 
 
 def test_screenshots_without_a_browser_say_what_to_install(example: Path, tmp_path: Path) -> None:

@@ -34,7 +34,9 @@ from newsletter.render.templates import default_templates
     "--screenshots",
     "take_screenshots",
     is_flag=True,
-    help="Also write issue-desktop.png (600 px) and issue-phone.png (375 px), taken with headless Chromium.",
+    help="Also write screenshots taken with headless Chromium: issue-desktop.png (600 px), issue-phone.png "
+    "(375 px), issue-dark.png (a phone in dark mode) and issue-nostyle.png (a phone whose mail app drops "
+    "<style>, as Gmail's apps do for other accounts).",
 )
 @click.option(
     "--serve",

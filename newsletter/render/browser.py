@@ -43,6 +43,27 @@ FLAGS = (
 # The two sizes the editor checks: a desktop reading pane and a phone.
 DESKTOP = 600
 PHONE = 375
+# Removes every <style> element: what clients that drop them (Gmail's apps with other accounts) show.
+DROP_STYLES = "document.querySelectorAll('style').forEach((s) => s.remove()); document.styleSheets.length"
+
+
+@dataclass(frozen=True)
+class View:
+    """How a reader sees the email: the window's width, light or dark, and whether <style> is read."""
+
+    width: int
+    scheme: str = "light"
+    styles: bool = True
+
+
+# What `preview --screenshots` shows the editor: desktop and phone, a phone in dark mode, and a phone
+# whose client drops <style> (the inline styles alone).
+VIEWS = {
+    "desktop": View(DESKTOP),
+    "phone": View(PHONE),
+    "dark": View(PHONE, scheme="dark"),
+    "nostyle": View(PHONE, styles=False),
+}
 
 
 class BrowserError(RenderError):
@@ -226,6 +247,18 @@ class Page:
         )
         self.send("Emulation.setTouchEmulationEnabled", {"enabled": mobile})
 
+    def set_color_scheme(self, scheme: str) -> None:
+        """Emulate ``prefers-color-scheme``: "light" or "dark"."""
+        features = [{"name": "prefers-color-scheme", "value": scheme}]
+        self.send("Emulation.setEmulatedMedia", {"features": features})
+
+    def open(self, url: str, view: View) -> None:
+        """Load ``url`` as ``view`` shows it: its colour scheme, with or without the <style> elements."""
+        self.set_color_scheme(view.scheme)
+        self.goto(url)
+        if not view.styles:
+            self.evaluate(DROP_STYLES)
+
     def goto(self, url: str) -> None:
         """Load a URL and wait for its load event (images included)."""
         self.browser.events.clear()
@@ -257,14 +290,13 @@ class Page:
         return base64.b64decode(shot["data"])
 
 
-def screenshots(html: Path, out_dir: Path, widths: dict[str, int] | None = None) -> list[Path]:
-    """PNGs of an HTML file at each width (default: desktop 600 px and phone 375 px)."""
-    widths = widths or {"desktop": DESKTOP, "phone": PHONE}
+def screenshots(html: Path, out_dir: Path, views: dict[str, View] | None = None) -> list[Path]:
+    """PNGs of an HTML file as each view shows it (default ``VIEWS``), named ``<stem>-<view>.png``."""
     written = []
     with Browser() as browser:
-        for name, width in widths.items():
-            page = browser.new_page(width)
-            page.goto(html.resolve().as_uri())
+        for name, view in (views or VIEWS).items():
+            page = browser.new_page(view.width)
+            page.open(html.resolve().as_uri(), view)
             path = out_dir / f"{html.stem}-{name}.png"
             path.write_bytes(page.screenshot())
             written.append(path)
