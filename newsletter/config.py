@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
@@ -173,6 +174,25 @@ class ScheduleSection(_Section):
     grace_hours: Annotated[float, Field(gt=0)] = 12.0
     retry_minutes: Annotated[float, Field(gt=0)] = 15.0
     keep_backups: Annotated[int, Field(ge=0)] = 3  # SQLite: copies kept in backups/ after each sent issue
+    # Who hears of the issue before it goes (preflight) and of a source that stays broken; empty: [sender] admin.
+    editors: tuple[str, ...] = ()
+    preflight: str = ""  # e.g. "2h": email the editors the issue that long before each automatic send
+    approval: bool = False  # nothing goes out until an editor releases it (needs preflight)
+
+    @field_validator("editors", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("editors")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for address in value:
+            try:
+                validate_email(parseaddr(address)[1], check_deliverability=False)
+            except EmailNotValidError as exc:
+                raise ValueError(f"{address!r} is not an email address ({exc})") from None
+        return value
 
 
 class WebSection(_Section):
@@ -182,6 +202,14 @@ class WebSection(_Section):
     signups_per_client_per_hour: Annotated[int, Field(ge=0)] = 10  # by IP address; 0: no limit
     signup_min_seconds: Annotated[float, Field(ge=0)] = 2.0  # a form sent sooner after it was shown: a bot
     signup_question: bool = False  # the form asks the sum of two small numbers, in words; no third party
+
+
+class ImagesSection(_Section):
+    """Story images fetched once, cropped and resized for their slot, and served from base_url."""
+
+    process: bool = True  # false: the email shows the feeds' own image URLs, as they are
+    folder: str = ""  # where the processed images are kept; empty: "email-images" beside the database
+    base_url: str = ""  # where that folder is published; empty: [web] base_url + "/images"
 
 
 class Settings(_Section):
@@ -195,6 +223,7 @@ class Settings(_Section):
     bounces: BouncesSection = BouncesSection()
     schedule: ScheduleSection = ScheduleSection()
     web: WebSection = WebSection()
+    images: ImagesSection = ImagesSection()
     # Folder of the config file; relative paths in the settings are relative to it.
     root: Path = Path(".")
 
@@ -212,6 +241,13 @@ class Settings(_Section):
     def journal_path(self) -> Path:
         """The suppression list's second copy, outside the database (store/journal.py)."""
         return self.root / ".newsletter-suppressions"
+
+    @property
+    def editors(self) -> tuple[str, ...]:
+        """Who gets the preflight email and the source alerts: [schedule] editors, else [sender] admin."""
+        if self.schedule.editors:
+            return self.schedule.editors
+        return (self.sender.admin,) if self.sender.admin else ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -300,6 +336,25 @@ _HEX = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 def _check_values(settings: Settings, file: Path) -> None:
     """Values only a later stage reads, checked now: a mistake in the file stops every command."""
     when_spec(settings.schedule.when)
+    schedule = settings.schedule
+    if schedule.preflight:
+        try:
+            duration_spec(schedule.preflight)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{file}: [schedule] preflight {schedule.preflight!r}: {exc}",
+                hint='e.g. "2h" (two hours before each send), "90m", "1d"; remove the key to turn it off',
+            ) from None
+    elif schedule.approval:
+        raise ConfigError(
+            f"{file}: [schedule] approval = true needs [schedule] preflight: the email that asks for it",
+            hint='add preflight = "2h" (the editors get the issue two hours before it is due)',
+        )
+    if (schedule.preflight or schedule.approval) and not settings.editors:
+        raise ConfigError(
+            f"{file}: [schedule] preflight needs someone to email: [schedule] editors or [sender] admin",
+            hint='add editors = ["you@example.org"] to [schedule]',
+        )
     theme = settings.theme
     if not _HEX.match(theme.accent):
         raise ConfigError(
@@ -373,6 +428,18 @@ def _hint(exc: ValidationError) -> str:
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WHEN = re.compile(r"^\s*(?P<days>[a-z,\-\s]+?)\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*$", re.IGNORECASE)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)\s*$", re.IGNORECASE)
+_UNIT = {"m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def duration_spec(text: str) -> timedelta:
+    """``"2h"``, ``"90m"``, ``"1d"`` -> a timedelta; ValueError saying what is expected."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError('expected a number and a unit: "90m", "2h" or "1d"')
+    return timedelta(seconds=float(match[1]) * _UNIT[match[2].lower()])
 
 
 def when_spec(text: str) -> tuple[str, int, int]:

@@ -70,10 +70,12 @@ class RunOutcome(StrEnum):
     STOPPED = "stopped"  # by a signal
     MISSED = "missed"  # due beyond the grace time
     RUNNING = "running"  # not finished: the process died during it, or still runs
+    HELD = "held"  # an editor held it, or approval is awaited: sent when released
+    SKIPPED = "skipped"  # approval never came within the grace: this period is not sent
 
 
 # Runs that did their week's work; any other outcome of a scheduled run is tried again.
-DONE = (RunOutcome.SENT, RunOutcome.NOTHING_NEW)
+DONE = (RunOutcome.SENT, RunOutcome.NOTHING_NEW, RunOutcome.SKIPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,9 @@ class Item:
     label: str = ""
     image: str = ""
     is_video: bool = False
+    # The size the image is shown at (CSS px), once prepared for its slot; 0: not known.
+    image_width: int = 0
+    image_height: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +104,8 @@ class Item:
             "label": self.label,
             "image": self.image,
             "is_video": self.is_video,
+            "image_width": self.image_width,
+            "image_height": self.image_height,
         }
 
     @classmethod
@@ -113,6 +120,8 @@ class Item:
             label=str(data.get("label", "") or ""),
             image=str(data.get("image", "") or ""),
             is_video=bool(data.get("is_video", False)),
+            image_width=int(data.get("image_width", 0) or 0),
+            image_height=int(data.get("image_height", 0) or 0),
         )
 
 
@@ -208,6 +217,7 @@ class Issue:
     headline: Item | None
     cards: tuple[Item, ...] = ()
     links: tuple[Item, ...] = ()
+    notes: tuple[str, ...] = ()  # what the operator should know, e.g. an image left out and why
 
     @property
     def items(self) -> tuple[Item, ...]:

@@ -166,7 +166,7 @@ def send(
                 warnings=warnings,
             )
         pending = (
-            _would_receive(settings, engine, warnings)
+            would_receive(settings, engine, warnings)
             if row.state == IssueState.DRAFT
             else store.ledger.unsent(engine, row.id)
         )
@@ -250,7 +250,7 @@ def check(settings: Settings, engine: Engine, as_of: datetime, *, smtp: bool = T
     return readiness(settings, rendered, feed_errors, smtp=smtp)
 
 
-def _would_receive(settings: Settings, engine: Engine, warnings: list[str]) -> int:
+def would_receive(settings: Settings, engine: Engine, warnings: list[str]) -> int:
     """How many a real send would reach, counted without syncing the CSV into the store."""
     if not settings.subscribers.csv:
         return store.subscribers.count(engine).get(SubscriberStatus.ACTIVE, 0)

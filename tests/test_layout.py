@@ -31,6 +31,7 @@ ORDER = [
     "check",
     "pipeline",
     "starter",
+    "preflight",
     "schedule",
     "web",
     "cli",

@@ -43,6 +43,11 @@ LAZY = {
         "draft",
         "Show and change the period's draft: pin the headline, drop, move, add, or edit it as a file.",
     ),
+    "hold": (
+        "schedule",
+        "hold_command",
+        "Hold the issue the preflight email announced (PERIOD such as 2026-W49): the daemon does not send it.",
+    ),
     "init": (
         "project",
         "init",
@@ -52,6 +57,11 @@ LAZY = {
         "preview",
         "preview_command",
         "Render the period's draft to html, txt and eml files, exactly as it will be sent.",
+    ),
+    "release": (
+        "schedule",
+        "release_command",
+        "Release a held issue (or approve one): it goes at its time, or at once if that time has passed.",
     ),
     "report": (
         "feedback",

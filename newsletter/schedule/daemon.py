@@ -43,7 +43,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from newsletter import pipeline, store
+from newsletter import pipeline, preflight, store
 from newsletter.collect import period_for
 from newsletter.config import Settings, when_spec
 from newsletter.errors import NewsletterError
@@ -57,10 +57,13 @@ log = logging.getLogger(__name__)
 
 WEEKLY_JOB = "newsletter-weekly"
 BOUNCES_JOB = "newsletter-bounces"
+PREFLIGHT_JOB = "newsletter-preflight"
 # Outcomes after which a run must be tried again ("running": the process died during it).
 UNFINISHED = (RunOutcome.FAILED, RunOutcome.BUSY, RunOutcome.PAUSED, RunOutcome.STOPPED, RunOutcome.RUNNING)
 # How often the waiting daemon looks at the job store: jobs another daemon added, a clock jump.
 POLL_SECONDS = 60.0
+# How often it looks for an editor's release (a link on `serve`, `newsletter release`: other processes).
+EDITORS_SECONDS = 2.0
 
 
 # --- the schedule in words ----------------------------------------------------------------
@@ -128,6 +131,22 @@ def followup_job(period_key: str, attempt: int, reason: str) -> None:
         _daemon.run(period_key=period_key, attempt=attempt, reason=reason)
 
 
+def preflight_job(due: str) -> None:
+    """[schedule] preflight before the run due at ``due``: email the editors the issue."""
+    if _daemon is not None:
+        _daemon.mail_preflight(datetime.fromisoformat(due))
+
+
+def deadline_job(period_key: str) -> None:
+    """Approval mode: the period's issue was not approved within the grace: skip it."""
+    if _daemon is not None:
+        _daemon.approval_deadline(period_key)
+
+
+def deadline_id(period_key: str) -> str:
+    return f"newsletter-deadline-{period_key}"
+
+
 def bounces_job() -> None:
     """Every [bounces] every_minutes: read the bounce mailbox."""
     if _daemon is not None:
@@ -171,6 +190,7 @@ class Daemon:
         self.stop_sending = threading.Event()
         # A plain flag, polled: a signal handler must not take a lock the main thread may hold.
         self._stop_requested = False
+        self._released: dict[str, int] = {}  # period -> the release (row version) a run was started for
         self._jobs = SQLAlchemyJobStore(engine=engine, tablename=store.runs.JOB_TABLE)
         self.scheduler = _Scheduler(
             # The bounce mailbox's job is planned anew at each start: it lives in memory only.
@@ -210,6 +230,12 @@ class Daemon:
                 f"reading the bounce mailbox every {self.settings.bounces.every_minutes:g} minute(s)"
             )
         self.scheduler.resume()
+        if preflight.enabled(self.settings):
+            notes.append(
+                f"emailing the issue to {', '.join(self.settings.editors)} {self.settings.schedule.preflight} "
+                "before each send" + (" for approval" if self.settings.schedule.approval else "")
+            )
+            self._look_at_editors()
         for note in notes:
             log.info(note)
         return StartReport(self.next_run(), notes)
@@ -223,12 +249,15 @@ class Daemon:
                 raise
 
     def wait(self) -> None:
-        polled = time.monotonic()
+        polled = looked = time.monotonic()
         while not self._stop_requested:
             time.sleep(0.2)
             if self.clock.moved() or time.monotonic() - polled >= POLL_SECONDS:
                 self.scheduler.wakeup()
                 polled = time.monotonic()
+            if preflight.enabled(self.settings) and time.monotonic() - looked >= EDITORS_SECONDS:
+                self._look_at_editors()
+                looked = time.monotonic()
 
     def request_stop(self) -> None:
         """Safe from a signal handler: no new recipients, no new runs; ``wait`` returns."""
@@ -352,6 +381,127 @@ class Daemon:
         run_id = store.runs.start(self.engine, "schedule", at=self.now())
         store.runs.finish(self.engine, run_id, RunOutcome.MISSED, text)
 
+    # -- the editors: preflight, holds, approval
+
+    def _look_at_editors(self) -> None:
+        """Plan the next preflight email; start a run for an issue an editor released."""
+        try:
+            self._plan_preflight()
+            self._start_released()
+        except SQLAlchemyError as exc:  # the database is away for a moment: the next look tries again
+            log.warning("cannot read the editors' holds and releases: %s", exc)
+
+    def _plan_preflight(self) -> None:
+        weekly = self.scheduler.get_job(WEEKLY_JOB)
+        due = weekly.next_run_time if weekly is not None else None
+        now = self.now()
+        if due is None or due <= now:
+            return  # the run is due now: the gate decides (approval mode emails the preflight then)
+        planned = self.scheduler.get_job(PREFLIGHT_JOB)
+        if planned is not None and planned.kwargs.get("due") == due.isoformat():
+            return
+        row = store.preflights.get(self.engine, period_for(due, self.settings.zone).key)
+        if row is not None and row.mailed_at is not None:
+            return
+        self.scheduler.add_job(
+            preflight_job,
+            "date",
+            run_date=max(due - preflight.lead(self.settings), now),
+            id=PREFLIGHT_JOB,
+            name="email the preflight",
+            jobstore="memory",
+            kwargs={"due": due.isoformat()},
+            replace_existing=True,
+        )
+
+    def _start_released(self) -> None:
+        now = self.now()
+        for row in store.preflights.recent(self.engine, 3):
+            if row.state != preflight.RELEASED or self._released.get(row.period_key) == row.version:
+                continue
+            if now >= row.expires_at:
+                continue
+            if not row.send_now:
+                # Released to go at its time: the weekly run sends it then. Only a run that already
+                # came and found it held (or awaiting approval) needs another.
+                last = store.runs.last(self.engine, "schedule")
+                if last is None or last["outcome"] != RunOutcome.HELD or last["period_key"] != row.period_key:
+                    continue
+            self._released[row.period_key] = row.version
+            issue = store.issues.get(self.engine, row.period_key)
+            if issue is not None and issue.state == IssueState.SENT:
+                continue
+            log.info(
+                "issue %s was released by an editor (%s): sending it now", row.period_key, row.changed_by
+            )
+            self._add_followup(row.period_key, 0, "release", now)
+
+    def mail_preflight(self, due: datetime) -> None:
+        now = self.now()
+        try:
+            log.info(preflight.mail(self.settings, self.engine, due, now))
+        except NewsletterError as exc:
+            retry = now + timedelta(minutes=self.settings.schedule.retry_minutes)
+            log.error(
+                "cannot email the preflight: %s%s%s",
+                exc.message,
+                f" ({exc.hint})" if exc.hint else "",
+                f"; trying again at {_local(retry)}" if retry < due else "",
+            )
+            if retry < due:
+                self.scheduler.add_job(
+                    preflight_job,
+                    "date",
+                    run_date=retry,
+                    id=PREFLIGHT_JOB,
+                    jobstore="memory",
+                    kwargs={"due": due.isoformat()},
+                    replace_existing=True,
+                )
+        except Exception:  # a bug or a library error: the send itself still happens at its time
+            log.exception("cannot email the preflight")
+
+    def _await_approval(self, key: str, now: datetime) -> str:
+        """Approval mode at the due time: the preflight (if it never went) or one reminder; the deadline."""
+        row = store.preflights.open_for(self.engine, key, now, preflight.period_end(now, self.settings))
+        try:
+            if row.mailed_at is None:
+                log.info(preflight.mail(self.settings, self.engine, now, now))
+            elif store.preflights.claim_reminder(self.engine, key):
+                preflight.mail_reminder(self.settings, row)
+                log.info("reminded %s that issue %s awaits approval", ", ".join(self.settings.editors), key)
+        except NewsletterError as exc:
+            log.error("cannot email the editors: %s", exc.message)
+        until = preflight.deadline(self.settings, row)
+        with contextlib.suppress(ConflictingIdError):
+            self.scheduler.add_job(
+                deadline_job,
+                "date",
+                run_date=max(until, now),
+                id=deadline_id(key),
+                name=f"approval deadline {key}",
+                kwargs={"period_key": key},
+            )
+        return f"; skipped unless approved by {_local(until.astimezone(self.settings.zone))}"
+
+    def approval_deadline(self, key: str) -> None:
+        issue = store.issues.get(self.engine, key)
+        if issue is not None and issue.state != IssueState.DRAFT:
+            return
+        row = store.preflights.change(
+            self.engine, key, preflight.SKIPPED, by="daemon", allowed_from=(preflight.PENDING, preflight.HELD)
+        )
+        if row is None:
+            return  # released meanwhile
+        text = f"issue {key} was not approved in time: skipped; its stories wait for the next issue"
+        log.warning(text)
+        run_id = store.runs.start(self.engine, "schedule", at=self.now())
+        store.runs.finish(self.engine, run_id, RunOutcome.SKIPPED, text, key)
+        try:
+            preflight.mail_skipped(self.settings, row)
+        except NewsletterError as exc:
+            log.error("cannot email the editors: %s", exc.message)
+
     # -- the bounce mailbox
 
     def read_bounces(self) -> None:
@@ -391,6 +541,14 @@ class Daemon:
         key = period_for(as_of, self.settings.zone).key
         run_id = store.runs.start(self.engine, "schedule", at=self.now())
         log.info("%s run for issue %s%s", reason, key, f" (attempt {attempt + 1})" if attempt else "")
+        verdict = preflight.gate(self.settings, self.engine, key, now)
+        if verdict is not None:
+            state, text = verdict
+            if state == RunOutcome.HELD and self.settings.schedule.approval:
+                text += self._await_approval(key, now)
+            log.info(text)
+            store.runs.finish(self.engine, run_id, state, text, key)
+            return
         try:
             outcome = pipeline.send(self.settings, self.engine, as_of, stop=self.stop_sending)
         except store.SendBusy as exc:

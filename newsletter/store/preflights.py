@@ -7,7 +7,7 @@ works once, and a stale link (the issue was held or released since the email wen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select, update
 
@@ -66,8 +66,8 @@ def open_for(engine: Engine, period_key: str, due_at: datetime, expires_at: date
         conn.execute(
             insert_ignoring_duplicates(conn, preflights).values(
                 period_key=period_key,
-                due_at=due_at,
-                expires_at=expires_at,
+                due_at=due_at.astimezone(UTC),  # SQLite keeps the wall clock: store UTC
+                expires_at=expires_at.astimezone(UTC),
                 state=PENDING,
                 send_now=False,
                 version=1,
