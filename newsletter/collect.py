@@ -27,6 +27,7 @@ from newsletter.models import EDITABLE, Candidate, Draft, Issue, IssueState, Ite
 from newsletter.sources import SourceResult, read_sources
 from newsletter.sources.base import add_page_images
 from newsletter.sources.fetch import Fetcher
+from newsletter.sources.images import with_images
 
 _TRACKING = re.compile(
     r"^(utm_.*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|twclid|mc_cid|mc_eid|_hsenc|_hsmi|"
@@ -177,7 +178,7 @@ def collect(
     candidates = _with_page_images(settings, candidates, previous.candidates, fetcher)
     draft = Draft(candidates, previous.choices)
     store.issues.save_draft(engine, period.key, period.start, period.end, draft)
-    return issue_from_draft(settings, period, draft), results
+    return with_images(settings, issue_from_draft(settings, period, draft), fetcher), results
 
 
 def _with_page_images(

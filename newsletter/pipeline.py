@@ -35,6 +35,7 @@ from newsletter.models import (
 )
 from newsletter.render import render_issue
 from newsletter.sources import source_warnings
+from newsletter.sources.images import local_image_urls
 from newsletter.subscribers import read_csv, sync
 from newsletter.transports import Transport
 
@@ -79,7 +80,7 @@ def sync_subscribers(settings: Settings, engine: Engine) -> list[str]:
 def draft_issue(settings: Settings, engine: Engine, as_of: datetime) -> tuple[Issue, list[str]]:
     """The period's issue: collected (or refreshed) while a draft, as frozen once sending began."""
     issue, results = collect(settings, engine, as_of)
-    return issue, source_warnings(results)
+    return issue, source_warnings(results) + list(issue.notes)
 
 
 def rendered_for(settings: Settings, engine: Engine, issue: Issue) -> RenderedIssue:
@@ -312,7 +313,9 @@ def preview(
     values = composer.values(subscriber)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = out_dir / "issue.html", out_dir / "issue.txt", out_dir / "issue.eml"
-    paths[0].write_text(fill(rendered.html, values, html_escape=True), encoding="utf-8")
+    # The images as this machine has them: the public base_url may not serve them (yet).
+    html = local_image_urls(settings, fill(rendered.html, values, html_escape=True))
+    paths[0].write_text(html, encoding="utf-8")
     paths[1].write_text(fill(rendered.text, values), encoding="utf-8")
     paths[2].write_bytes(composer.compose(subscriber))
     return Preview(issue, rendered, *paths, warnings=warnings + list(rendered.warnings))

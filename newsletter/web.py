@@ -17,6 +17,7 @@
                                 ``Authorization: Bearer $NEWSLETTER_WEBHOOK_SECRET``); 404 when that
                                 variable is unset
     GET  /healthz               "ok", for the proxy in front
+    GET  /images/{name}         the story images the emails show (sources/images.py), from [images] folder
 
 A forged, altered or truncated token gets 400 and changes nothing. Database writes run in a
 thread pool so a write waiting on SQLite's lock never blocks the event loop. Links inside the
@@ -49,7 +50,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from newsletter import store
@@ -61,6 +62,7 @@ from newsletter.models import FeedbackKind, IssueState, SubscriberStatus
 from newsletter.render.templates import default_templates
 from newsletter.render.tokens import TOKEN
 from newsletter.signup import HONEYPOT, Answer, Form, Reply, Signups, read_confirmation
+from newsletter.sources.images import FILE_NAME, images_folder
 from newsletter.subscribers import (
     resubscribe_address,
     resubscribe_token,
@@ -543,6 +545,20 @@ async def _healthz(_request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+def _images(settings: Settings) -> Callable[[Request], Any]:
+    """The prepared story images; only names the image step makes, so no other file is reachable."""
+    folder = images_folder(settings)
+
+    async def image(request: Request) -> Response:
+        name = request.path_params["name"]
+        if not FILE_NAME.fullmatch(name) or not (folder / name).is_file():
+            raise HTTPException(404)
+        # A name stands for one source URL, fetched once: its bytes do not change.
+        return FileResponse(folder / name, headers={"Cache-Control": "public, max-age=2592000"})
+
+    return image
+
+
 class WebhookReport(BaseModel):
     """What a relay or a script reports: an address (with the Message-ID or return path of the
     message when it has them), or only the return path (VERP) of the message that bounced."""
@@ -581,6 +597,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         Route("/confirm/{token}", web.confirm, methods=["POST"]),
         Route("/webhooks/feedback", web.feedback_webhook, methods=["POST"]),
         Route("/healthz", _healthz, methods=["GET"]),
+        Route("/images/{name}", _images(settings), methods=["GET"]),
     ]
     handlers: dict[Any, Callable[..., Any]] = {404: web.error_page, 503: web.error_page}
     return Starlette(routes=routes, exception_handlers=handlers)

@@ -15,7 +15,17 @@ def test_example_config_documents_every_key_and_loads() -> None:
     settings = load_settings(ROOT / "newsletter.example.toml")
     assert settings.delivery.transport == "maildir"
     text = (ROOT / "newsletter.example.toml").read_text()
-    for section in ("newsletter", "sender", "theme", "issue", "subscribers", "delivery", "schedule", "web"):
+    for section in (
+        "newsletter",
+        "sender",
+        "theme",
+        "issue",
+        "subscribers",
+        "delivery",
+        "schedule",
+        "web",
+        "images",
+    ):
         model = getattr(settings, section)
         for name, info in type(model).model_fields.items():
             if info.deprecated:  # read for old configs, no longer documented

@@ -141,6 +141,8 @@ def test_dry_run_changes_nothing_and_counts_the_csv(example: Path) -> None:
 
 def test_send_warns_about_local_images_over_smtp_and_the_default_secret(example: Path, smtp_server) -> None:
     use_smtp(example, smtp_server.host, smtp_server.port)
+    # the feed's images as they are (file: URLs), not made into the email's own
+    example.write_text(example.read_text() + "\n[images]\nprocess = false\n")
     result = run_cli("--config", str(example), "send", "--dry-run", "--as-of", "2023-11-17")
     assert result.returncode == 0, result.stderr
     assert "local files (file: URLs) that subscribers cannot load" in result.stderr
