@@ -239,6 +239,22 @@ def test_a_png_with_transparency_stays_png_and_an_opaque_one_becomes_jpeg(
     assert issue.cards[0].image.endswith("-card.jpg") and kept(settings, flat, "card").mode == "RGB"
 
 
+def test_a_phone_photo_is_turned_upright_and_keeps_none_of_its_metadata(
+    tmp_path: Path, server: ImageServer
+) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: shown turned a quarter clockwise, so the 1200x600 pixels stand 600x1200
+    exif[0x010F] = "PhoneMaker"
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg(1200, 600))).save(out, "JPEG", exif=exif)
+    server.resources["/phone.jpg"] = Resource(out.getvalue())
+    source = server.url("/phone.jpg")
+    collected(settings := project(tmp_path, [("Phone photo", source)]))
+    image = kept(settings, source, "headline")
+    assert image.size == (600, 314)  # cut from the upright 600x1200
+    assert dict(image.getexif()) == {}
+
+
 @pytest.mark.parametrize(
     ("resource", "reason"),
     [
