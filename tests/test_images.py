@@ -338,6 +338,18 @@ def test_an_images_base_url_and_folder_of_ones_own(tmp_path: Path, server: Image
     assert (tmp_path / "public" / "img" / issue.headline.image.rsplit("/", 1)[1]).is_file()
 
 
+def test_a_folder_that_cannot_be_made_leaves_the_images_out_and_says_so(
+    tmp_path: Path, server: ImageServer
+) -> None:
+    server.resources["/a.jpg"] = Resource(jpeg(1200, 630))
+    (tmp_path / "blocker").write_text("a file where the folder would go")
+    settings = project(tmp_path, [("A", server.url("/a.jpg"))], images='folder = "blocker/images"')
+    issue = collected(settings)
+    assert issue.headline is not None and issue.headline.title == "A" and issue.headline.image == ""
+    [note] = issue.notes
+    assert note.startswith("image of 'A' left out: cannot create ") and "blocker" in note
+
+
 def test_turned_off_the_feeds_images_are_shown_as_they_are(tmp_path: Path, server: ImageServer) -> None:
     server.resources["/a.jpg"] = Resource(jpeg(1200, 630))
     settings = project(tmp_path, [("A", server.url("/a.jpg"))], images="process = false")

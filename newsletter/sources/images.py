@@ -183,7 +183,10 @@ def prepare_images(folder: Path, sources: Sequence[str], fetcher: Fetcher | None
             todo.append(source)
     if not todo:
         return problems
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return problems | {s: f"cannot create {folder}: {exc.strerror or exc}" for s in todo}
     own = fetcher is None
     fetcher = fetcher or Fetcher(connections=WORKERS)
     try:
@@ -214,7 +217,8 @@ def _prepare(folder: Path, source: str, fetcher: Fetcher) -> str:
     else:
         _failure_file(folder, source).unlink(missing_ok=True)
         return ""
-    _failure_file(folder, source).write_text(problem, encoding="utf-8")
+    with contextlib.suppress(OSError):  # remembered when possible; the story is left out either way
+        _failure_file(folder, source).write_text(problem, encoding="utf-8")
     return problem
 
 
