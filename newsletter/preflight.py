@@ -232,6 +232,11 @@ def _mail_issue(settings: Settings, engine: Engine, row: Preflight, now: datetim
         f"{len(rendered.html.encode()) / 1000:.1f} KB of HTML",
     ]
     problems = [r for r in results if r.level != Level.PASS]
+    refused = (
+        settings.delivery.transport == "smtp"
+        and settings.delivery.readiness == "refuse"
+        and any(r.level == Level.FAIL for r in results)
+    )
     approval = settings.schedule.approval
     hold = link(settings, row.period_key, HOLD, row.version)
     send = link(settings, row.period_key, SEND, row.version)
@@ -246,6 +251,8 @@ def _mail_issue(settings: Settings, engine: Engine, row: Preflight, now: datetim
         "What is sent is the draft at that time: changes made with `newsletter draft` are kept, "
         "and stories published before then are added. Each link works once, until the week ends."
     )
+    if refused:
+        lede += " As things stand the send will be REFUSED: fix each failure below (`newsletter check`)."
     lines = [f"PREFLIGHT: issue {row.period_key}", lede, " | ".join(facts)]
     lines += [
         f"{r.level.value}: {r.name}: {r.message}" + (f" ({r.todo})" if r.todo else "") for r in problems
@@ -277,8 +284,10 @@ def _box(
 ) -> str:
     """The editor's box on top of the issue: inline styles only (mail clients drop <style> blocks)."""
     esc = html.escape
+    tag = {Level.FAIL: "#b91c1c", Level.WARN: "#92400e"}
     checks = "".join(
-        f'<li style="margin:0 0 4px">{esc(r.level.value)}: {esc(r.name)}: {esc(r.message)}'
+        f'<li style="margin:0 0 4px"><strong style="color:{tag.get(r.level, "#1f2937")}">'
+        f"{esc(r.level.value.upper())}</strong> {esc(r.name)}: {esc(r.message)}"
         + (f" ({esc(r.todo)})" if r.todo else "")
         + "</li>"
         for r in problems
@@ -299,10 +308,10 @@ def _box(
         'font-size:15px;line-height:1.45">'
         f'<p style="margin:0 0 8px;font-weight:bold">Preflight: {esc(lede)}</p>'
         f'<p style="margin:0">{esc(" · ".join(facts))}</p>'
-        f"{checks_html}"
         f'<p style="margin:8px 0"><a href="{esc(hold)}" style="{button}background:#b45309;color:#ffffff">'
         f'Hold this issue</a><a href="{esc(send)}" style="{button}background:#ffffff;color:#b45309;'
         f'border:1px solid #b45309">{send_label}</a></p>'
+        f"{checks_html}"
         f'<p style="margin:8px 0 0;font-size:13px;color:#4b5563">{esc(after)}</p>'
         "</div>"
     )

@@ -35,6 +35,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any, Literal
 
@@ -53,10 +54,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from newsletter import store
+from newsletter import preflight, store
 from newsletter.compose import list_id
 from newsletter.config import Settings
-from newsletter.errors import StoreError
+from newsletter.errors import NewsletterError, StoreError
 from newsletter.feedback import report_one
 from newsletter.models import FeedbackKind, IssueState, SubscriberStatus
 from newsletter.render.templates import default_templates
@@ -471,6 +472,70 @@ class WebApp:
             response.background = BackgroundTask(reply.follow_up)
         return response
 
+    # --- the editors' links (newsletter.preflight) ---------------------------------------
+
+    PREFLIGHT_PAGES = {
+        preflight.HOLD: ("Hold issue {key}?", "It will not go out until it is released.", "Hold this issue"),
+        preflight.SEND: (
+            "Send issue {key} now?",
+            "It goes out to the whole list within a minute.",
+            "Send now",
+        ),
+        preflight.RELEASE: (
+            "Release issue {key}?",
+            "It goes out at its time, or within a minute if that time has passed.",
+            "Release it",
+        ),
+    }
+
+    async def preflight_form(self, request: Request) -> Response:
+        """A GET (a person, or a mail scanner following links) only shows the button."""
+        found = preflight.read_token(self.settings, request.path_params["token"])
+        if found is None:
+            return self.invalid(request)
+        title, explain, button = self.PREFLIGHT_PAGES[found.action]
+        return self.page(
+            request,
+            "preflight.html.j2",
+            title=title.format(key=found.period_key),
+            explain=explain,
+            button=button,
+        )
+
+    async def preflight_act(self, request: Request) -> Response:
+        found = preflight.read_token(self.settings, request.path_params["token"])
+        if found is None:
+            return self.invalid(request)
+        outcome = await self.write(self._preflight_act, found)
+        note = ""
+        if outcome.changed and found.action == preflight.HOLD and outcome.row is not None:
+            try:
+                await run_in_threadpool(preflight.mail_held, self.settings, outcome.row)
+                note = "An email with the link that releases it is on its way to the editors."
+            except NewsletterError as exc:
+                log.error("cannot email the release link: %s", exc.message)
+                note = f"The release link could not be emailed; run `newsletter release {found.period_key}`."
+        return self.page(
+            request,
+            "preflight_done.html.j2",
+            status_code=200 if outcome.changed else 409,
+            period_key=found.period_key,
+            headline="Done" if outcome.changed else "Nothing changed",
+            message=outcome.message,
+            note=note,
+        )
+
+    def _preflight_act(self, found: preflight.Link) -> preflight.Outcome:
+        return preflight.act(
+            self.settings,
+            self.engine,
+            found.period_key,
+            found.action,
+            by="link",
+            version=found.version,
+            now=datetime.now(UTC),
+        )
+
     # --- the archive ---------------------------------------------------------------------
 
     async def archive(self, request: Request) -> Response:
@@ -596,6 +661,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         Route("/confirm/{token}", web.confirm_form, methods=["GET"]),
         Route("/confirm/{token}", web.confirm, methods=["POST"]),
         Route("/webhooks/feedback", web.feedback_webhook, methods=["POST"]),
+        Route("/preflight/{token}", web.preflight_form, methods=["GET"]),
+        Route("/preflight/{token}", web.preflight_act, methods=["POST"]),
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/images/{name}", _images(settings), methods=["GET"]),
     ]
