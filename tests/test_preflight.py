@@ -210,3 +210,29 @@ def test_hold_and_release_from_the_command_line(
     wait_until(lambda: [o for o, _ in schedule_runs(config)] == ["sent"], 10, "the run recorded")
     assert daemon.stop() == 0
     assert to_readers(smtp_server) == readers(4)
+
+
+def test_a_preflight_the_server_refuses_is_tried_again_after_retry_minutes_not_at_every_look(
+    tmp_path: Path,
+    smtp_server: SmtpServer,
+    daemons,  # noqa: F811 (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    refused: list[str] = []
+
+    def twice_451(envelope) -> str | None:
+        if envelope.rcpt_tos == [EDITOR] and len(refused) < 2:
+            refused.append(EDITOR)
+            return "451 4.3.0 try again later"
+        return None
+
+    smtp_server.handler.answer = twice_451
+    due = due_ahead()
+    config = project(tmp_path, smtp_server, due, extra="retry_minutes = 0.05")  # 3 s
+    daemon = daemons(config)
+    wait_until(lambda: len(to_editor(smtp_server)) == 1, 30, f"the preflight at last: {daemon.output}")
+    assert daemon.stop() == 0
+    assert len(refused) == 2  # two refusals, then the third attempt went: no retry at every 2 s look
+    assert daemon.output.count("cannot email the preflight") == 2
+    assert "trying again at" in daemon.output

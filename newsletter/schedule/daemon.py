@@ -191,6 +191,7 @@ class Daemon:
         # A plain flag, polled: a signal handler must not take a lock the main thread may hold.
         self._stop_requested = False
         self._released: dict[str, int] = {}  # period -> the release (row version) a run was started for
+        self._preflight_retry: dict[datetime, datetime] = {}  # due time -> not before (after a failure)
         self._jobs = SQLAlchemyJobStore(engine=engine, tablename=store.runs.JOB_TABLE)
         self.scheduler = _Scheduler(
             # The bounce mailbox's job is planned anew at each start: it lives in memory only.
@@ -403,10 +404,13 @@ class Daemon:
         row = store.preflights.get(self.engine, period_for(due, self.settings.zone).key)
         if row is not None and row.mailed_at is not None:
             return
+        at = max(due - preflight.lead(self.settings), now, self._preflight_retry.get(due, now))
+        if at >= due:
+            return  # it failed until the send: the run goes as planned; the log said why
         self.scheduler.add_job(
             preflight_job,
             "date",
-            run_date=max(due - preflight.lead(self.settings), now),
+            run_date=at,
             id=PREFLIGHT_JOB,
             name="email the preflight",
             jobstore="memory",
@@ -448,18 +452,10 @@ class Daemon:
                 f" ({exc.hint})" if exc.hint else "",
                 f"; trying again at {_local(retry)}" if retry < due else "",
             )
-            if retry < due:
-                self.scheduler.add_job(
-                    preflight_job,
-                    "date",
-                    run_date=retry,
-                    id=PREFLIGHT_JOB,
-                    jobstore="memory",
-                    kwargs={"due": due.isoformat()},
-                    replace_existing=True,
-                )
+            self._preflight_retry[due] = retry  # the next look plans it then
         except Exception:  # a bug or a library error: the send itself still happens at its time
             log.exception("cannot email the preflight")
+            self._preflight_retry[due] = due
 
     def _await_approval(self, key: str, now: datetime) -> str:
         """Approval mode at the due time: the preflight (if it never went) or one reminder; the deadline."""
