@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from newsletter.config import Settings
 from newsletter.errors import CollectError
 from newsletter.models import EDITABLE, Candidate, Draft, Issue, IssueState, Item, Period
 from newsletter.sources import SourceResult, read_sources
-from newsletter.sources.base import add_page_images
+from newsletter.sources.base import add_page_images, source_id
 from newsletter.sources.fetch import Fetcher
 from newsletter.sources.images import with_images
 
@@ -96,9 +96,30 @@ def title_key(title: str) -> str:
 
 def window_start(engine: Engine, period: Period) -> datetime:
     """Since the previous sent issue's cutoff; the first issue (or the first after a pause of more
-    than eight weeks) from the period's start, midnight on the Monday of the week before."""
+    than eight weeks) from the period's start, midnight on the Monday of the week before. An issue
+    that rolled over since (too few items, not sent) hands on its window: its items are in this one."""
+    oldest = period.start - timedelta(weeks=8)
     cutoff = store.issues.last_cutoff(engine, before=period.end)
-    return cutoff if cutoff is not None and cutoff > period.start - timedelta(weeks=8) else period.start
+    start = cutoff if cutoff is not None and cutoff > oldest else period.start
+    rolled = store.issues.rolled_over_start(engine, after=start, before=period.end)
+    return min(start, rolled) if rolled is not None and rolled > oldest else start
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Why one entry a source yielded is in the period's draft or not (`collect --explain`)."""
+
+    source: str  # the source's name
+    title: str
+    link: str
+    published: datetime | None
+    key: str = ""  # the story key ("" without a link)
+    reason: str = ""  # "" for an entry in the draft
+    new: bool = False  # new for this issue: in its window, old enough, not sent, kept by the rules
+
+    @property
+    def is_in(self) -> bool:
+        return not self.reason
 
 
 def select_candidates(
@@ -109,18 +130,44 @@ def select_candidates(
     first_seen: Mapping[str, datetime] | None = None,
 ) -> list[Candidate]:
     """Items in (start, end], dated ones newest first then undated ones, each story once, none
-    already sent in an earlier issue.
+    already sent in an earlier issue (``select`` says why of every entry)."""
+    return select(results, start, end, seen, first_seen)[0]
 
-    An item's date is its published (else updated) date, else the time it was first seen.
+
+def select(
+    results: Iterable[SourceResult],
+    start: datetime,
+    end: datetime,
+    seen: set[str],
+    first_seen: Mapping[str, datetime] | None = None,
+) -> tuple[list[Candidate], list[Verdict]]:
+    """The candidates, and a verdict on every entry the sources yielded.
+
+    An item's date is its published (else updated) date, else the time it was first seen. A source's
+    ``min_age`` moves it later: an item is in the issue whose window holds its date plus min_age, so
+    one too young at this cutoff is in the next issue's window, never lost between two. A source's
+    ``limit`` keeps its newest new stories.
     """
     first_seen = first_seen or {}
-    found: list[tuple[bool, datetime, int, Item, str, str]] = []
+    results = list(results)
+    verdicts = [
+        Verdict(r.source.name, o.title, o.link, o.published, story_key(o.link) if o.link else "", o.reason)
+        for r in results
+        for o in r.left_out
+    ]
+    found: list[tuple[bool, datetime, int, Item, SourceResult, str]] = []
     for order, result in enumerate(results):
         for item in result.items:
             key = story_key(item.link)
             when = item.published or min(first_seen.get(key, end), end)
-            if start < when <= end:
-                found.append((item.published is not None, when, order, item, result.source.placement, key))
+            ripe = when + result.source.settle
+            why = _out_of_window(when, ripe, start, end, result.source.min_age)
+            if not why and key in seen:
+                why = "already sent in an earlier issue"
+            if why:
+                verdicts.append(Verdict(item.source, item.title, item.link, item.published, key, why))
+            else:
+                found.append((item.published is not None, when, order, item, result, key))
     # Undated items (no date in the feed, or one that does not parse) are placed after every dated
     # story, newest first-seen first among themselves. Their first-seen time decides whether they
     # are new (in the window) but says nothing of when they were published: usually it is this very
@@ -128,17 +175,36 @@ def select_candidates(
     # The editor can still pin one as the headline. Where the same story comes dated and undated,
     # the dated copy is the one kept.
     found.sort(key=lambda f: (f[0], f[1], -f[2]), reverse=True)
-    links_seen: set[str] = set(seen)
-    titles_seen: set[str] = set()
+    kept: dict[str, Item] = {}  # story key -> the item kept
+    titles: dict[str, Item] = {}
+    per_source: dict[int, int] = {}
     out = []
-    for _dated, _when, _order, item, placement, key in found:
+    for _dated, _when, order, item, result, key in found:
         tkey = title_key(item.title)
-        if key in links_seen or (tkey and tkey in titles_seen):
-            continue
-        links_seen.add(key)
-        titles_seen.add(tkey)
-        out.append(Candidate(key, item, placement))
-    return out
+        twin = kept.get(key) or (titles.get(tkey) if tkey else None)
+        limit = result.source.limit
+        if twin is not None:
+            why = f"duplicate of {twin.title!r} ({twin.source})"
+        elif limit is not None and per_source.get(order, 0) >= limit:
+            why = f"over the source's limit of {limit}"
+        else:
+            why = ""
+            kept[key] = item
+            titles.setdefault(tkey, item)
+            per_source[order] = per_source.get(order, 0) + 1
+            out.append(Candidate(key, item, result.source.placement))
+        verdicts.append(Verdict(item.source, item.title, item.link, item.published, key, why, new=True))
+    return out, verdicts
+
+
+def _out_of_window(when: datetime, ripe: datetime, start: datetime, end: datetime, min_age: str) -> str:
+    if when > end:
+        return "outside the window (after the issue's cutoff)"
+    if ripe > end:
+        return f"too young (min_age {min_age}): waits for the next issue"
+    if ripe <= start:
+        return "outside the window"
+    return ""
 
 
 def collect(
@@ -154,10 +220,31 @@ def collect(
     ``now`` is when undated items count as first seen (default: the clock); ``fetcher`` lets a
     caller share one HTTP client and its caps.
     """
+    found = collect_explained(settings, engine, as_of, now=now, fetcher=fetcher)
+    return found.issue, found.results
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    issue: Issue
+    results: list[SourceResult]
+    verdicts: list[Verdict]  # none when the draft is frozen (being sent, or sent): nothing was read
+
+
+def collect_explained(
+    settings: Settings,
+    engine: Engine,
+    as_of: datetime,
+    *,
+    now: datetime | None = None,
+    fetcher: Fetcher | None = None,
+) -> Collected:
+    """``collect``, with a verdict on every entry the sources yielded (`collect --explain`)."""
     period = period_for(as_of, settings.zone)
     existing = store.issues.get(engine, period.key)
     if existing is not None and existing.state != IssueState.DRAFT:
-        return issue_from_draft(settings, period_of(existing, settings.zone), existing.draft), []
+        frozen = issue_from_draft(settings, period_of(existing, settings.zone), existing.draft)
+        return Collected(frozen, [], [])
     if not settings.sources:
         raise CollectError("no sources are configured", hint="add a [[sources]] table with a url or a path")
     start = window_start(engine, period)
@@ -173,12 +260,24 @@ def collect(
     undated = [story_key(i.link) for r in results for i in r.items if i.published is None]
     seen_at = min(now or datetime.now(UTC), period.end)
     first = store.feeds.first_seen_times(engine, undated, seen_at)
-    candidates = select_candidates(results, start, period.end, store.issues.seen_keys(engine), first)
+    candidates, verdicts = select(results, start, period.end, store.issues.seen_keys(engine), first)
+    _remember_new(engine, results, verdicts, period.end)
     previous = existing.draft if existing else Draft()
     candidates = _with_page_images(settings, candidates, previous.candidates, fetcher)
     draft = Draft(candidates, previous.choices)
     store.issues.save_draft(engine, period.key, period.start, period.end, draft)
-    return with_images(settings, issue_from_draft(settings, period, draft), fetcher), results
+    issue = with_images(settings, issue_from_draft(settings, period, draft), fetcher)
+    return Collected(issue, results, verdicts)
+
+
+def _remember_new(engine: Engine, results: list[SourceResult], verdicts: list[Verdict], at: datetime) -> None:
+    """How many new entries each source read gave this issue (a source quiet too long is reported)."""
+    new = {source_id(r.source): 0 for r in results if r.error is None}
+    names = {r.source.name: source_id(r.source) for r in results if r.error is None}
+    for verdict in verdicts:
+        if verdict.new and verdict.source in names:
+            new[names[verdict.source]] += 1
+    store.feeds.record_new(engine, new, at)
 
 
 def _with_page_images(

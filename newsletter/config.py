@@ -6,6 +6,7 @@ signing secret) are read only from the environment variables the config names.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -75,12 +76,50 @@ class SourceSection(_Section):
     kind: Literal["feed", "items"] = "feed"
     placement: Literal["auto", "links"] = "auto"  # "links": this source's items go to the further-links list
     og_image: bool = False  # fetch the article page's og:image for items that have no image
+    # What goes in (newsletter.sources.filters): rules over an entry's title, summary and categories,
+    # each a word or phrase (whole words, any case) or a "/regular expression/" ("/.../i": any case).
+    include: tuple[str, ...] = ()  # when given, an entry must match one
+    exclude: tuple[str, ...] = ()  # an entry matching one is left out
+    categories: tuple[str, ...] = ()  # when given, only entries filed under one of these (any case)
+    min_age: str = ""  # e.g. "6h": an entry younger than this at the issue's cutoff waits for the next one
+
+    @field_validator("include", "exclude", "categories", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for rule in value:
+            filter_pattern(rule)  # ValueError naming the rule
+        return value
+
+    @field_validator("min_age")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if value:
+            duration_spec(value)
+        return value
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceSection:
         if bool(self.url) == bool(self.path):
             raise ValueError("give exactly one of url or path")
         return self
+
+    @property
+    def settle(self) -> timedelta:
+        """``min_age`` as a timedelta (zero when unset)."""
+        return duration_spec(self.min_age) if self.min_age else timedelta(0)
+
+
+class FeedsSection(_Section):
+    """How every [[sources]] entry is watched. A table of its own name: TOML cannot have a [sources]
+    table beside the [[sources]] array of tables."""
+
+    alert_after: Annotated[int, Field(ge=1)] = 3  # failed reads in a row before the editors are emailed
+    quiet_after: Annotated[int, Field(ge=0)] = 4  # periods with nothing new before they are; 0: never
 
 
 class ThemeSection(_Section):
@@ -96,7 +135,9 @@ class IssueSection(_Section):
     teasers: Annotated[int, Field(ge=0)] = 2
     max_cards: Annotated[int, Field(ge=0)] = 12
     max_links: Annotated[int, Field(ge=0)] = 10
-    min_items: Annotated[int, Field(ge=1)] = 1
+    min_items: Annotated[int, Field(ge=0)] = (
+        1  # fewer new items: nothing is sent, they roll into the next issue
+    )
     summary_length: Annotated[int, Field(ge=40)] = 300
     max_html_bytes: Annotated[int, Field(ge=10_000)] = 90_000
 
@@ -216,6 +257,7 @@ class Settings(_Section):
     newsletter: NewsletterSection = NewsletterSection()
     sender: SenderSection = SenderSection.model_validate({})
     sources: tuple[SourceSection, ...] = ()
+    feeds: FeedsSection = FeedsSection()
     theme: ThemeSection = ThemeSection()
     issue: IssueSection = IssueSection()
     subscribers: SubscribersSection = SubscribersSection()
@@ -428,6 +470,29 @@ def _hint(exc: ValidationError) -> str:
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WHEN = re.compile(r"^\s*(?P<days>[a-z,\-\s]+?)\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*$", re.IGNORECASE)
+
+
+@functools.cache
+def filter_pattern(rule: str) -> re.Pattern[str]:
+    """A source's include / exclude rule -> the pattern it searches for; ValueError naming the rule.
+
+    ``"/expr/"`` is a regular expression (``"/expr/i"``: any case); anything else is a word or phrase
+    matched whole, in any case, with any spacing between its words ("war" does not match "award").
+    """
+    text = rule.strip()
+    if not text:
+        raise ValueError("an empty rule matches everything: remove it")
+    if len(text) >= 2 and text.startswith("/") and (text.endswith("/") or text.endswith("/i")):
+        ignore_case = text.endswith("/i")
+        body = text[1:-2] if ignore_case else text[1:-1]
+        if not body:
+            raise ValueError(f"{rule!r}: an empty expression matches everything: remove it")
+        try:
+            return re.compile(body, re.IGNORECASE if ignore_case else 0)
+        except re.error as exc:
+            raise ValueError(f"{rule!r} is not a valid regular expression: {exc}") from None
+    words = [re.escape(w) for w in text.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)\s*$", re.IGNORECASE)

@@ -72,10 +72,11 @@ class RunOutcome(StrEnum):
     RUNNING = "running"  # not finished: the process died during it, or still runs
     HELD = "held"  # an editor held it, or approval is awaited: sent when released
     SKIPPED = "skipped"  # approval never came within the grace: this period is not sent
+    ROLLED_OVER = "rolled-over"  # fewer items than [issue] min_items: they wait for the next issue
 
 
 # Runs that did their week's work; any other outcome of a scheduled run is tried again.
-DONE = (RunOutcome.SENT, RunOutcome.NOTHING_NEW, RunOutcome.SKIPPED)
+DONE = (RunOutcome.SENT, RunOutcome.NOTHING_NEW, RunOutcome.SKIPPED, RunOutcome.ROLLED_OVER)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,10 +34,10 @@ from newsletter.models import (
     SubscriberStatus,
 )
 from newsletter.render import render_issue
-from newsletter.sources import source_warnings
+from newsletter.sources import health, source_warnings
 from newsletter.sources.images import local_image_urls
 from newsletter.subscribers import read_csv, sync
-from newsletter.transports import Transport
+from newsletter.transports import Transport, send_note
 
 PREVIEW_SUBSCRIBER = Subscriber(email="reader@example.org", name="Alex Reader")
 
@@ -78,9 +78,25 @@ def sync_subscribers(settings: Settings, engine: Engine) -> list[str]:
 
 
 def draft_issue(settings: Settings, engine: Engine, as_of: datetime) -> tuple[Issue, list[str]]:
-    """The period's issue: collected (or refreshed) while a draft, as frozen once sending began."""
+    """The period's issue: collected (or refreshed) while a draft, as frozen once sending began.
+    The editors hear of a source that keeps failing or stays quiet (``tell_editors``)."""
     issue, results = collect(settings, engine, as_of)
-    return issue, source_warnings(results) + list(issue.notes)
+    return issue, source_warnings(results) + list(issue.notes) + tell_editors(settings, engine, as_of)
+
+
+def tell_editors(settings: Settings, engine: Engine, as_of: datetime) -> list[str]:
+    """Email the editors each change in a source's health, once (``sources.health``); say what was sent."""
+    lines = []
+    for notice in health.notices(settings, engine, as_of) if settings.editors else []:
+        try:
+            for editor in settings.editors:
+                send_note(settings, editor, f"[{settings.newsletter.name}] {notice.subject}", notice.body)
+        except NewsletterError as exc:
+            lines.append(f"could not email the editors that {notice.subject}: {exc.message}")
+            continue
+        store.feeds.set_alerted(engine, notice.source, notice.state)
+        lines.append(f"emailed {', '.join(settings.editors)}: {notice.subject}")
+    return lines
 
 
 def rendered_for(settings: Settings, engine: Engine, issue: Issue) -> RenderedIssue:
@@ -131,11 +147,13 @@ def send(
             key,
             warnings=warnings,
         )
-    if row is None or (row.state == IssueState.DRAFT and len(issue.items) < settings.issue.min_items):
+    if row is None or (row.state == IssueState.DRAFT and not issue.items):
         since = issue.period.start.astimezone(settings.zone)
         emptied = emptied_note(row.draft, key) if row is not None else ""
         message = emptied or f"nothing new since {since:%Y-%m-%d %H:%M %Z}"
         return SendOutcome(RunOutcome.NOTHING_NEW, message, key, warnings=warnings)
+    if row.state == IssueState.DRAFT and len(issue.items) < settings.issue.min_items:
+        return _roll_over(settings, engine, row.id, issue, dry_run, warnings)
     rendered = rendered_for(settings, engine, issue)
     warnings += list(rendered.warnings)
     composer = Composer(settings, rendered)  # a wrong DKIM key stops here
@@ -214,6 +232,22 @@ def send(
     return SendOutcome(
         _state(summary), _message(key, summary, _route(settings, composer)), key, summary, warnings
     )
+
+
+def _roll_over(
+    settings: Settings, engine: Engine, issue_id: int, issue: Issue, dry_run: bool, warnings: list[str]
+) -> SendOutcome:
+    """Too few items for [issue] min_items: nothing is sent; the next issue's window holds them."""
+    key, count = issue.period.key, len(issue.items)
+    since = issue.period.start.astimezone(settings.zone)
+    why = (
+        f"{count} new item(s) since {since:%Y-%m-%d %H:%M %Z}, fewer than [issue] min_items = "
+        f"{settings.issue.min_items}: nothing is sent, and they wait for the next issue"
+    )
+    if dry_run:
+        return SendOutcome(RunOutcome.DRY_RUN, f"issue {key} would roll over: {why}", key, warnings=warnings)
+    store.issues.mark_rolled_over(engine, issue_id, why)
+    return SendOutcome(RunOutcome.ROLLED_OVER, f"issue {key} rolled over: {why}", key, warnings=warnings)
 
 
 def _route(settings: Settings, composer: Composer) -> str:

@@ -185,8 +185,8 @@ def test_an_undated_item_is_dated_when_first_seen_and_not_new_every_week(tmp_pat
 
 
 def test_nothing_new_sends_nothing_and_says_since_when(tmp_path: Path) -> None:
-    feed = rss(("Only one", "http://e.org/1", "Thu, 16 Nov 2023 10:00:00 +0100"))
-    settings = project(tmp_path, {"news": feed}, issue="min_items = 2")
+    feed = rss(("Only an old one", "http://e.org/1", "Thu, 02 Nov 2023 10:00:00 +0100"))
+    settings = project(tmp_path, {"news": feed})
     transport = MemoryTransport()
     outcome = send(
         settings, store.open_engine(settings.database_url), as_of(settings, "2023-11-17"), transport=transport

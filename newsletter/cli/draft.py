@@ -11,7 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 
+from newsletter import store
 from newsletter.cli.common import (
     Column,
     Styled,
@@ -23,10 +25,13 @@ from newsletter.cli.common import (
     settings_from,
     warn,
 )
-from newsletter.collect import period_for
+from newsletter.collect import Collected, Verdict, collect_explained, period_for
+from newsletter.config import Settings
 from newsletter.editor import EditableDraft, Row, Unchanged, edited_text, emptied_note, load_draft, save_draft
 from newsletter.models import Item
 from newsletter.pipeline import draft_issue
+from newsletter.sources import source_warnings
+from newsletter.store.database import aware
 
 # On a terminal too narrow for all: titles and sources are cut with "…", then the date and the
 # source left out; piped, the table is tab-separated with every title whole and each item's link.
@@ -82,13 +87,110 @@ def _where(row: Row) -> str:
     return row.place if row.role == "dropped" else f"#{row.number}, {row.place}"
 
 
+EXPLAIN_COLUMNS = (
+    Column(""),
+    Column("id"),
+    Column("title", shrink=True, min_width=24),
+    Column("date", hide=1),
+    Column("why", shrink=True, min_width=30),
+    Column("link", terminal=False),
+)
+_PLACES = {
+    "no room": "no room: over the cap ([issue] max_cards and max_links)",
+    "dropped": "dropped by the editor (`newsletter draft restore` brings it back)",
+}
+
+
+def print_verdicts(settings: Settings, engine: Engine, found: Collected) -> None:
+    """`collect --explain`: a table per source of every entry read, in or out, and why."""
+    period = found.issue.period
+    if not found.results:
+        console.print(f"Issue {period.key} is being sent or was sent: its draft is frozen, nothing was read.")
+        return
+    rows = {r.key: r for r in load_draft(settings, engine, period.key, frozen_ok=True).rows()}
+    console.print(
+        f"Issue {period.key}: entries from {period.start:%Y-%m-%d %H:%M} to {period.end:%Y-%m-%d %H:%M %Z}",
+        highlight=False,
+    )
+    for result in found.results:
+        source = result.source
+        where = source.url or source.path
+        if result.error is not None:
+            console.print(f"\n{source.name} ({where}): not read: {result.error}", markup=False)
+            continue
+        verdicts = [v for v in found.verdicts if v.source == source.name]
+        # What is in, in the issue's order, then the rest as the source lists it.
+        verdicts.sort(
+            key=lambda v: rows[v.key].number or len(rows) if v.is_in and v.key in rows else len(rows)
+        )
+        lines = [_verdict_line(v, rows.get(v.key)) for v in verdicts]
+        kept = sum(1 for line in lines if line.values[0] == "in")
+        entries = f"{result.entries} entr{'y' if result.entries == 1 else 'ies'}"
+        console.print()
+        print_table(EXPLAIN_COLUMNS, lines, title=f"{source.name} ({where}): {entries}, {kept} in the issue")
+
+
+def _verdict_line(verdict: Verdict, row: Row | None) -> Styled:
+    date = f"{verdict.published:%Y-%m-%d}" if verdict.published else "-"
+    why, ident = verdict.reason, ""
+    if verdict.is_in and row is not None:
+        why, ident = _PLACES.get(row.place, row.place), row.id
+    verdict_word = "in" if verdict.is_in and (row is None or row.place not in _PLACES) else "out"
+    return Styled(
+        (verdict_word, ident or "-", verdict.title, date, why, verdict.link),
+        "" if verdict_word == "in" else "dim",
+    )
+
+
+SOURCE_COLUMNS = (
+    Column("source", shrink=True, min_width=12),
+    Column("last read", hide=1),
+    Column("entries", justify="right"),
+    Column("new", justify="right"),
+    Column("failing", justify="right"),
+    Column("last error", shrink=True, min_width=20),
+)
+
+
+def print_sources(settings: Settings, engine: Engine) -> None:
+    """`status`: every configured source, its last good read, its counts and its last error."""
+    from newsletter.sources.base import source_id  # the feeds' stack, only when asked
+
+    states = store.feeds.states(engine, [source_id(s) for s in settings.sources])
+    rows = []
+    for source in settings.sources:
+        row = states.get(source_id(source), {})
+        read = aware(row.get("last_success_at"))
+        rows.append(
+            (
+                source.name,
+                f"{read.astimezone(settings.zone):%Y-%m-%d %H:%M}" if read else "never",
+                str(row.get("entries", 0)),
+                str(row.get("new_items", 0)),
+                str(row.get("failures", 0)),
+                row.get("last_error") or "-",
+            )
+        )
+    print_table(SOURCE_COLUMNS, rows, title="Sources")
+
+
 @click.command()
 @as_of_option
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show every entry the sources hold, per source, and why it is in the issue or not.",
+)
 @click.pass_context
-def collect(ctx: click.Context, as_of: datetime | None) -> None:
+def collect(ctx: click.Context, as_of: datetime | None, explain: bool) -> None:
     """Build (or refresh) the period's draft from the sources and print it."""
     settings = settings_from(ctx)
     engine = open_store(settings)
+    if explain:
+        found = collect_explained(settings, engine, moment(settings, as_of))
+        warn(source_warnings(found.results) + list(found.issue.notes))
+        print_verdicts(settings, engine, found)
+        return
     issue, warnings = draft_issue(settings, engine, moment(settings, as_of))
     warn(warnings)
     print_draft(load_draft(settings, engine, issue.period.key, frozen_ok=True))

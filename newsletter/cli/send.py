@@ -21,6 +21,7 @@ from newsletter.cli.common import (
     settings_from,
     warn,
 )
+from newsletter.cli.draft import print_sources
 from newsletter.cli.progress import SendProgress
 from newsletter.cli.schedule import scheduled_lines
 from newsletter.models import DeliveryState, IssueState, RunOutcome
@@ -122,11 +123,15 @@ def status(ctx: click.Context, failed: bool) -> None:
             notes.append(f"issue {row.period_key}: {live[row.id]} sender(s) delivering it now")
         if row.pause_reason and row.state == IssueState.SENDING:
             notes.append(f"issue {row.period_key}: {row.pause_reason} (`newsletter send` resumes it)")
+        if row.rolled_over and row.state == IssueState.DRAFT:
+            notes.append(f"issue {row.period_key} rolled over: {row.rolled_over}")
     console.print(table)
     for note in notes:
         console.print(note, markup=False)
     counts = store.subscribers.count(engine)
     console.print("subscribers: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"))
+    if settings.sources:
+        print_sources(settings, engine)
     for feed in failing_sources(settings, engine):
         console.print(
             f"[yellow]source failing {feed['failures']} runs in a row:[/] {feed['source']}: "

@@ -35,6 +35,7 @@ from newsletter.errors import SourceError
 from newsletter.models import Item
 from newsletter.sources import feed, handwritten
 from newsletter.sources.fetch import Fetched, Fetcher, read_file
+from newsletter.sources.filters import LeftOut, left_out_by
 from newsletter.sources.page import announced_feeds, try_page_image
 
 WORKERS = 16
@@ -51,13 +52,15 @@ class SourceResult:
     not_modified: bool = False
     fetched: Fetched | None = None  # what was read, for the store
     notes: tuple[str, ...] = ()  # what the operator should know though the source was read
+    left_out: tuple[LeftOut, ...] = ()  # entries read and left out, with the reason (collect --explain)
+    entries: int = 0  # entries in the source, whatever their date
 
 
 # A window: items dated in (start, end] are wanted; None reads every entry.
 Window = tuple[datetime, datetime] | None
-# What parsing returns across the process boundary: items, notes, and the error's
-# (message, hint, is a web page) or None.
-_Parsed = tuple[list[Item], list[str], tuple[str, str | None, bool] | None]
+# What parsing returns across the process boundary: items, notes, the error's (message, hint, is a
+# web page) or None, the entries left out and the number of entries.
+_Parsed = tuple[list[Item], list[str], tuple[str, str | None, bool] | None, list[LeftOut], int]
 
 
 def source_warnings(results: Sequence[SourceResult]) -> list[str]:
@@ -137,9 +140,13 @@ def _read_one(
         fetched = _fetch(settings, source, state, fetcher)
         if fetched.not_modified:
             fetched = _stored(fetched, state, source)
-        items, notes, error = _parse_in(parsers, source, fetched, settings.issue.summary_length, window)
+        if window is not None:
+            # An entry held back by min_age at the last cutoff is read again now (collect.select).
+            window = (window[0] - source.settle, window[1])
+        parsed = _parse_in(parsers, source, fetched, settings.issue.summary_length, window)
+        error = parsed[2]
         if error is not None and error[2]:
-            fetched, items, notes = _through_announced_feed(
+            fetched, parsed = _through_announced_feed(
                 settings, source, fetched, fetcher, parsers, window, error
             )
         elif error is not None:
@@ -151,14 +158,15 @@ def _read_one(
         return SourceResult(source=source, error=crashed, failures_in_a_row=1)
     except SourceError as exc:
         return SourceResult(source=source, error=exc, failures_in_a_row=1)
-    if source.limit is not None:
-        items = items[: source.limit]
+    items, notes, _, left_out, entries = parsed
     return SourceResult(
         source=source,
         items=tuple(items),
         not_modified=fetched.not_modified,
         fetched=fetched,
         notes=tuple(notes),
+        left_out=tuple(left_out),
+        entries=entries,
     )
 
 
@@ -177,7 +185,7 @@ def _through_announced_feed(
     parsers: Executor | None,
     window: Window,
     error: tuple[str, str | None, bool],
-) -> tuple[Fetched, list[Item], list[str]]:
+) -> tuple[Fetched, _Parsed]:
     """The source is a web page: read the first RSS or Atom feed it announces, as feed readers do.
 
     The feed is fetched whole each run (its validators would not fit the page's URL they are
@@ -197,9 +205,9 @@ def _through_announced_feed(
         raise SourceError(error[0], hint=f'the page announces the feed {feed_url}: use url = "{feed_url}"')
     try:
         fetched = replace(fetcher.fetch(feed_url, name=source.name), etag="", last_modified="")
-        items, notes, again = _parse_in(parsers, source, fetched, settings.issue.summary_length, window)
-        if again is not None:
-            raise SourceError(again[0], again[1])
+        parsed = _parse_in(parsers, source, fetched, settings.issue.summary_length, window)
+        if parsed[2] is not None:
+            raise SourceError(parsed[2][0], parsed[2][1])
     except SourceError as exc:
         reason = exc.message.removeprefix(f"source {source.name!r}: ")
         raise SourceError(
@@ -211,7 +219,7 @@ def _through_announced_feed(
         f"source {source.name!r}: {where} is a web page; reading the feed it announces, {feed_url} "
         f'(set url = "{feed_url}" in this [[sources]] table to read it directly)'
     )
-    return fetched, items, [note, *notes]
+    return fetched, (parsed[0], [note, *parsed[1]], None, parsed[3], parsed[4])
 
 
 def _fetch(
@@ -247,17 +255,25 @@ def _stored(fetched: Fetched, state: dict[str, Any] | None, source: SourceSectio
 def _parse(
     source: SourceSection, body: bytes, base_url: str, summary_length: int, window: Window = None
 ) -> _Parsed:
-    """Bytes -> items and notes, or the error's (message, hint, is a web page): runs in a worker
-    process, so nothing raises out."""
+    """Bytes -> items, notes and the entries left out, or the error's (message, hint, is a web
+    page): runs in a worker process, so nothing raises out."""
     try:
         if source.kind == "items" or Path(source.path or source.url).suffix.lower() == ".toml":
-            return handwritten.parse_items(body, source, base_url), [], None
+            items = handwritten.parse_items(body, source, base_url)
+            kept, left_out = [], []
+            for item in items:
+                reason = left_out_by(source, item.title, item.summary, ())
+                if reason:
+                    left_out.append(LeftOut(item.title, item.link, item.published, reason))
+                else:
+                    kept.append(item)
+            return kept, [], None, left_out, len(items)
         found = feed.read_feed(
             body, source=source, base_url=base_url, summary_length=summary_length, window=window
         )
-        return found.items, found.notes, None
+        return found.items, found.notes, None, found.left_out, found.entries
     except SourceError as exc:
-        return [], [], (exc.message, exc.hint, isinstance(exc, feed.WebPageError))
+        return [], [], (exc.message, exc.hint, isinstance(exc, feed.WebPageError)), [], 0
 
 
 def _remember(engine: Engine, results: list[SourceResult]) -> list[SourceResult]:
@@ -276,6 +292,7 @@ def _remember(engine: Engine, results: list[SourceResult]) -> list[SourceResult]
                     "etag": fetched.etag,
                     "last_modified": fetched.last_modified,
                     "body": _encode_body(fetched.body) if keep else None,
+                    "entries": result.entries,
                 }
             )
     failures = store.feeds.record(engine, outcomes)

@@ -30,6 +30,7 @@ import nh3
 from newsletter.config import SourceSection
 from newsletter.errors import SourceError
 from newsletter.models import Item
+from newsletter.sources.filters import LeftOut, left_out_by
 
 _SPACE = re.compile(r"\s+")
 _IMG = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
@@ -56,6 +57,8 @@ class FeedItems:
 
     items: list[Item] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)  # every other entry, and why
+    entries: int = 0  # in the feed, whatever their date
 
 
 class WebPageError(SourceError):
@@ -84,22 +87,26 @@ def read_feed(
         _raise_unless_feed(parsed, body, source.name)
         return FeedItems()
     allow_file = base_url.startswith("file:")
-    result = FeedItems()
-    outside = 0
+    result = FeedItems(entries=len(entries))
+    linked = 0
     wanted: list[tuple[int, str, datetime | None]] = []  # (entry index, link, date)
     for n, entry in enumerate(entries):
         link = safe_url(_text(entry.get("link")), base_url, allow_file=False)
-        if not link:
-            continue
         published = _date(entry)
+        if not link:
+            result.left_out.append(_left_out(entry, "", published, "no http(s) link"))
+            continue
+        linked += 1
         if window is not None and published is not None and not window[0] < published <= window[1]:
-            outside += 1
+            result.left_out.append(_left_out(entry, link, published, "outside the window"))
             continue
         wanted.append((n, link, published))
     if len(wanted) > MAX_ITEMS:
         # Keep the newest (undated entries last, as in the draft), then restore the feed's order.
         newest = sorted(wanted, key=lambda w: (w[2] is not None, w[2] or _EPOCH), reverse=True)
         wanted = sorted(newest[:MAX_ITEMS])
+        over = f"over the cap of {MAX_ITEMS} entries a feed"
+        result.left_out += [_left_out(entries[n], link, when, over) for n, link, when in newest[MAX_ITEMS:]]
         span = "in the issue's window (or undated)" if window is not None else "with a link"
         result.notes.append(
             f"source {source.name!r}: {len(newest)} entries {span}, over the cap of {MAX_ITEMS} a feed; "
@@ -107,9 +114,11 @@ def read_feed(
         )
     for n, link, published in wanted:
         item = _item(entries[n], link, published, source, base_url, summary_length, allow_file)
-        if item is not None:
+        if isinstance(item, Item):
             result.items.append(item)
-    if not result.items and not outside:
+        else:
+            result.left_out.append(_left_out(entries[n], link, published, item))
+    if not linked:
         raise SourceError(
             f"source {source.name!r}: {len(entries)} entries, none with an http(s) link",
             hint="the feed's items need <link> elements pointing to web pages",
@@ -227,12 +236,16 @@ def _item(
     base_url: str,
     summary_length: int,
     allow_file: bool,
-) -> Item | None:
+) -> Item | str:
+    """The entry as an item, or why it is left out (no title, or the source's rules)."""
     content = _content_html(entry)
     summary = clean_text(_text(entry.get("summary")) or content)
     title = clean_text(_text(entry.get("title"))) or shorten(summary, TITLE_FROM_SUMMARY)
     if not title:
-        return None
+        return "no title or summary"
+    reason = left_out_by(source, title, summary, _categories(entry))
+    if reason:
+        return reason
     return Item(
         title=title,
         link=link,
@@ -243,6 +256,22 @@ def _item(
         image=_image(entry, content, base_url, allow_file),
         is_video=_is_video(entry, source),
     )
+
+
+def _left_out(entry: Any, link: str, published: datetime | None, reason: str) -> LeftOut:
+    title = _text(entry.get("title"))[:500]
+    return LeftOut(clean_text(title) if title else "(no title)", link, published, reason)
+
+
+def _categories(entry: Any) -> list[str]:
+    """The entry's categories (RSS <category>, Atom <category term>, as feedparser's tags)."""
+    found = []
+    for tag in _dicts(entry.get("tags")):
+        for key in ("term", "label"):
+            value = _text(tag.get(key)).strip()
+            if value and value not in found:
+                found.append(value)
+    return found
 
 
 def _text(value: Any) -> str:

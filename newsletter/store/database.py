@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter.errors import StoreError
 
-HEAD = "0006"  # the newest migration; a test checks it against migrations/versions/
+HEAD = "0007"  # the newest migration; a test checks it against migrations/versions/
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -1,4 +1,5 @@
-"""What collection remembers between runs: each source's validators and failures, and when an
+"""What collection remembers between runs: each source's validators, failures and health (its last
+good read, its counts, when it last gave something new, what the editors were told), and when an
 undated story was first seen (so it is new once, not every week)."""
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def states(engine: Engine, sources: Iterable[str]) -> dict[str, dict[str, Any]]:
 def record(engine: Engine, outcomes: Iterable[dict[str, Any]]) -> dict[str, int]:
     """Remember a run's fetches in one transaction; return each source's failures in a row.
 
-    Each outcome: source, and either error, or etag, last_modified and body (None keeps the stored body).
+    Each outcome: source, and either error, or etag, last_modified, body (None keeps the stored body)
+    and entries (how many the source holds).
     """
     outcomes = list(outcomes)
     known = states(engine, (o["source"] for o in outcomes))
@@ -60,7 +62,12 @@ def record(engine: Engine, outcomes: Iterable[dict[str, Any]]) -> dict[str, int]
             else:
                 failures[source] = 0
                 values.update(
-                    failures=0, last_error="", etag=outcome["etag"], last_modified=outcome["last_modified"]
+                    failures=0,
+                    last_error="",
+                    etag=outcome["etag"],
+                    last_modified=outcome["last_modified"],
+                    last_success_at=values["updated_at"],
+                    entries=int(outcome.get("entries", 0)),
                 )
                 if outcome.get("body") is not None:
                     values["body"] = outcome["body"]
@@ -72,6 +79,29 @@ def record(engine: Engine, outcomes: Iterable[dict[str, Any]]) -> dict[str, int]
                 )
             conn.execute(update(feed_state).where(feed_state.c.source == source).values(**values))
     return failures
+
+
+def record_new(engine: Engine, counts: dict[str, int], at: datetime) -> None:
+    """Each source's count of new entries at a collect whose cutoff is ``at``; a source that gave
+    some (or was never counted before) gave something new as of ``at``."""
+    when = at.astimezone(UTC)
+    with engine.begin() as conn:
+        for source, count in counts.items():
+            fresh = feed_state.c.last_new_at.is_(None) | (feed_state.c.last_new_at < when)
+            row = feed_state.c.source == source
+            conn.execute(update(feed_state).where(row).values(new_items=count))
+            if count:
+                conn.execute(update(feed_state).where(row, fresh).values(last_new_at=when))
+            else:
+                conn.execute(
+                    update(feed_state).where(row, feed_state.c.last_new_at.is_(None)).values(last_new_at=when)
+                )
+
+
+def set_alerted(engine: Engine, source: str, told: str) -> None:
+    """What the editors were last told of the source: "failing", "quiet", or "" (all well)."""
+    with engine.begin() as conn:
+        conn.execute(update(feed_state).where(feed_state.c.source == source).values(alerted=told))
 
 
 def first_seen_times(engine: Engine, keys: Iterable[str], seen_at: datetime) -> dict[str, datetime]:

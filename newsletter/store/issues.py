@@ -27,6 +27,7 @@ class IssueRow:
     text: str
     sent_at: datetime | None
     pause_reason: str = ""
+    rolled_over: str = ""  # why a send left it unsent (too few items): they roll into the next issue
 
 
 def _row(row: Any) -> IssueRow:
@@ -42,6 +43,7 @@ def _row(row: Any) -> IssueRow:
         text=row.text,
         sent_at=aware(row.sent_at),
         pause_reason=row.pause_reason,
+        rolled_over=row.rolled_over,
     )
 
 
@@ -127,6 +129,31 @@ def last_cutoff(engine: Engine, before: datetime) -> datetime | None:
         value = conn.execute(
             select(func.max(issues.c.period_end)).where(
                 issues.c.state.in_((IssueState.SENDING, IssueState.SENT)), issues.c.period_end <= before
+            )
+        ).scalar()
+    return aware(value)
+
+
+def mark_rolled_over(engine: Engine, issue_id: int, why: str) -> None:
+    """A send found too few items: the draft stays unsent and its window is carried forward."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(issues)
+            .where(issues.c.id == issue_id, issues.c.state == IssueState.DRAFT)
+            .values(rolled_over=why)
+        )
+
+
+def rolled_over_start(engine: Engine, after: datetime, before: datetime) -> datetime | None:
+    """The earliest window start of the unsent, rolled-over drafts whose cutoff is in (after, before)."""
+    after, before = after.astimezone(UTC), before.astimezone(UTC)
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(func.min(issues.c.period_start)).where(
+                issues.c.state == IssueState.DRAFT,
+                issues.c.rolled_over != "",
+                issues.c.period_end > after,
+                issues.c.period_end < before,
             )
         ).scalar()
     return aware(value)

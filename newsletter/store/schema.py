@@ -8,7 +8,7 @@
     meta         the database's identity and the key of those hashes
     deliveries   the ledger: one row per (issue, subscriber), leased to one sender at a time
     senders      the processes delivering an issue now, with a heartbeat (rate shares, status)
-    feed_state   per source: ETag / Last-Modified, the last good body, consecutive failures
+    feed_state   per source: ETag / Last-Modified, the last good body, consecutive failures, its health
     runs         what each scheduled or manual send ended with
 
 A test checks that these definitions and the migrations agree, on SQLite and PostgreSQL.
@@ -50,6 +50,8 @@ issues = Table(
     # Shared by every sender of the issue: failures in a row, and why the send paused ("" when not).
     Column("errors_in_a_row", Integer, nullable=False, server_default="0"),
     Column("pause_reason", Text, nullable=False, server_default=""),
+    # Why a send left the draft unsent for lack of items ("" when it did not): its items roll over.
+    Column("rolled_over", Text, nullable=False, server_default=""),
 )
 
 seen_items = Table(
@@ -169,6 +171,13 @@ feed_state = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=False, default=""),
     Column("updated_at", DateTime(timezone=True)),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("entries", Integer, nullable=False, server_default="0"),  # in the source at its last good read
+    Column("new_items", Integer, nullable=False, server_default="0"),  # new for the issue at the last collect
+    Column("last_new_at", DateTime(timezone=True)),  # the cutoff of the last collect it gave something new
+    Column(
+        "alerted", String(16), nullable=False, server_default=""
+    ),  # what the editors were told: failing|quiet
 )
 
 # The editor's word on one period's automatic send (newsletter.preflight): held, released, skipped.
