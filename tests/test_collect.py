@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from newsletter import store
 from newsletter.collect import as_of_moment, collect, period_for, story_key
@@ -238,3 +240,33 @@ def test_a_draft_being_sent_is_frozen(tmp_path: Path) -> None:
     with pytest.raises(CollectError) as info:
         load_draft(settings, engine, issue.period.key)
     assert "can no longer change" in info.value.message
+
+
+def test_too_few_items_roll_over_into_the_next_issue(tmp_path: Path) -> None:
+    early = ("A story from the first window", "http://e.org/1", "Tue, 31 Oct 2023 10:00:00 +0100")
+    settings = project(tmp_path, {"news": rss(early)}, issue="min_items = 2")
+    config = tmp_path / "newsletter.toml"
+    config.write_text(
+        '[newsletter]\nname = "T"\ntimezone = "Europe/Brussels"\ndatabase = "n.db"\n'
+        '[subscribers]\ncsv = "subscribers.csv"\n[issue]\nmin_items = 2\n'
+        '[[sources]]\nname = "news"\npath = "news.xml"\n'
+    )
+    sent = run_cli("--config", str(config), "send", "--as-of", "2023-11-10")
+    assert sent.returncode == 0, sent.stderr
+    assert (
+        "issue 2023-W45 rolled over: 1 new item(s) since 2023-10-30 00:00 CET, fewer than [issue] "
+        "min_items = 2: nothing is sent, and they wait for the next issue" in sent.stdout
+    )
+    assert not (tmp_path / "outbox").exists() or not any((tmp_path / "outbox").rglob("*,*"))
+    shown = run_cli("--config", str(config), "status").stdout
+    assert "issue 2023-W45 rolled over: 1 new item(s)" in shown
+    # The next week's first window would start on Monday 6 November: the rolled-over window is kept.
+    later = ("A story of the second week", "http://e.org/2", "Wed, 15 Nov 2023 10:00:00 +0100")
+    (tmp_path / "news.xml").write_text(rss(early, later))
+    engine = store.open_engine(settings.database_url)
+    transport = MemoryTransport()
+    outcome = send(settings, engine, as_of(settings, "2023-11-17"), transport=transport)
+    assert outcome.state == "sent" and outcome.period_key == "2023-W46"
+    text = transport.sent[0][2].decode("utf-8", "replace")
+    assert "A story from the first window" in text and "A story of the second week" in text
+    assert re.search(r"2023-W46\W+sent", run_cli("--config", str(config), "status").stdout)

@@ -86,7 +86,7 @@ def send_command(
     warn(outcome.warnings)
     if progress.done:
         console.print(progress.summary())
-    console.print(outcome.message)
+    console.print(outcome.message, markup=False)  # data: may name a [section]
     if caught:
         name = signal.Signals(caught[0]).name
         err_console.print(
