@@ -29,7 +29,7 @@ from newsletter.collect import Collected, Verdict, collect_explained, period_for
 from newsletter.config import Settings
 from newsletter.editor import EditableDraft, Row, Unchanged, edited_text, emptied_note, load_draft, save_draft
 from newsletter.models import Item
-from newsletter.pipeline import draft_issue
+from newsletter.pipeline import draft_issue, tell_editors
 from newsletter.sources import source_warnings
 from newsletter.store.database import aware
 
@@ -187,8 +187,9 @@ def collect(ctx: click.Context, as_of: datetime | None, explain: bool) -> None:
     settings = settings_from(ctx)
     engine = open_store(settings)
     if explain:
-        found = collect_explained(settings, engine, moment(settings, as_of))
-        warn(source_warnings(found.results) + list(found.issue.notes))
+        when = moment(settings, as_of)
+        found = collect_explained(settings, engine, when)
+        warn(source_warnings(found.results) + list(found.issue.notes) + tell_editors(settings, engine, when))
         print_verdicts(settings, engine, found)
         return
     issue, warnings = draft_issue(settings, engine, moment(settings, as_of))

@@ -262,7 +262,7 @@ def _parse(
             items = handwritten.parse_items(body, source, base_url)
             kept, left_out = [], []
             for item in items:
-                reason = left_out_by(source, item.title, item.summary, ())
+                reason = left_out_by(source, item.title, item.summary, None)
                 if reason:
                     left_out.append(LeftOut(item.title, item.link, item.published, reason))
                 else:

@@ -27,16 +27,17 @@ class LeftOut:
     reason: str
 
 
-def left_out_by(source: SourceSection, title: str, summary: str, categories: Sequence[str]) -> str:
-    """Why the source's rules leave this entry out ("" when they keep it)."""
+def left_out_by(source: SourceSection, title: str, summary: str, categories: Sequence[str] | None) -> str:
+    """Why the source's rules leave this entry out ("" when they keep it). ``categories`` None: the
+    kind of source has none (an items file), so ``categories`` does not apply."""
     if not (source.include or source.exclude or source.categories):
         return ""
-    fields = (("title", title), ("summary", summary), *(("category", c) for c in categories))
+    fields = (("title", title), ("summary", summary), *(("category", c) for c in categories or ()))
     for rule in source.exclude:
         where = _match(rule, fields)
         if where:
             return f"filtered by exclude {rule!r} (in the {where})"
-    if source.categories:
+    if source.categories and categories is not None:
         wanted = {c.strip().casefold() for c in source.categories}
         if not any(c.strip().casefold() in wanted for c in categories):
             filed = ", ".join(categories) if categories else "no category"
