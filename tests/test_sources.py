@@ -320,7 +320,10 @@ def test_og_image_fills_in_missing_images_when_asked(
     )
     page = b'<html><head><meta property="og:image" content="/pics/1.jpg"><title>One</title></head><body>x</body></html>'
     server.feed("/a/1", page, content_type="text/html")
-    settings = settings_for(tmp_path, source("News", server.url("/feed.xml"), "og_image = true"))
+    # The image URLs as found (the image step, which would fetch them, is another test's: test_images)
+    settings = settings_for(
+        tmp_path, source("News", server.url("/feed.xml"), "og_image = true") + "[images]\nprocess = false\n"
+    )
     engine = store.open_engine(settings.database_url)
     as_of = datetime(2023, 11, 17, 12, tzinfo=settings.zone)
     issue, _ = collect(settings, engine, as_of)
