@@ -213,9 +213,16 @@ def mail(settings: Settings, engine: Engine, due_at: datetime, now: datetime) ->
 def _mail_issue(settings: Settings, engine: Engine, row: Preflight, now: datetime) -> list[str]:
     issue, feed_errors = pipeline.draft_issue(settings, engine, now)
     when = _local(row.due_at, settings)
-    if not issue.items:
+    least = max(1, settings.issue.min_items)
+    if len(issue.items) < least:
+        found = (
+            "Nothing new was collected"
+            if not issue.items
+            else f"Only {len(issue.items)} new stories were collected ([issue] min_items = {least}); "
+            "they wait for the next issue"
+        )
         body = (
-            f"Nothing new was collected for issue {row.period_key}: nothing goes out at {when}.\n"
+            f"{found} for issue {row.period_key}: nothing goes out at {when}.\n"
             "`newsletter collect --explain` says what each source gave and why it was left out.\n"
         )
         for error in feed_errors:

@@ -236,3 +236,29 @@ def test_a_preflight_the_server_refuses_is_tried_again_after_retry_minutes_not_a
     assert len(refused) == 2  # two refusals, then the third attempt went: no retry at every 2 s look
     assert daemon.output.count("cannot email the preflight") == 2
     assert "trying again at" in daemon.output
+
+
+def test_a_week_that_will_roll_over_says_so_instead_of_showing_the_issue(
+    tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime
+
+    from newsletter import preflight, store
+    from newsletter.config import load_settings
+
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    due = due_ahead()
+    config = project(tmp_path, smtp_server, due)
+    config.write_text(config.read_text() + "\n[issue]\nmin_items = 5\n")  # the feed has 3
+    settings = load_settings(config)
+    engine = store.open_engine(settings.database_url)
+    try:
+        line = preflight.mail(settings, engine, due.at, datetime.now(due.at.tzinfo))
+    finally:
+        engine.dispose()
+    assert line.startswith("preflight of issue ") and line.endswith(f"emailed to {EDITOR}")
+    (mail,) = to_editor(smtp_server)
+    assert "nothing to send" in mail["Subject"]
+    body = mail.get_content()
+    assert "Only 3 new stories were collected ([issue] min_items = 5)" in body and "wait for the next" in body
+    assert to_readers(smtp_server) == []
