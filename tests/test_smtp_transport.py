@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from newsletter.compose import Composed
 from newsletter.errors import DeliveryError
-from newsletter.transports.smtp import SmtpTransport
+from newsletter.transports.smtp import SmtpTransport, unsent
 
 pytestmark = pytest.mark.sqlite_only  # the SMTP transport alone; opens no database
 
@@ -158,6 +158,15 @@ def test_a_composed_message_arrives_as_its_pieces_joined(serve, certificate, sec
         assert transport.send("news@example.org", f"r{i}@example.org", message).state == "sent"
     transport.close()
     assert [data for _, data in handler.received] == [bytes(message)] * 2
+
+
+def test_after_a_partial_write_the_rest_goes_from_where_it_stopped() -> None:
+    """sendmsg on a socket whose send timeout ran out mid-way returns a count: what is left."""
+    parts: list[bytes | memoryview] = [b"abc", b"", b"defgh", b"ij"]
+    whole = b"".join(parts)
+    for sent in range(len(whole) + 1):
+        assert b"".join(bytes(p) for p in unsent(parts, sent)) == whole[sent:]
+    assert unsent(parts, 3)[0] is parts[2]  # whole buffers are passed on, not copied
 
 
 def test_multiline_replies_are_read_whole(serve) -> None:

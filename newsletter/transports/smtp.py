@@ -223,15 +223,7 @@ class SmtpTransport:
             sent = sock.sendmsg(parts)
             total = sum(map(len, parts))
             while sent < total:  # a partial write: what is left, from where it stopped
-                rest: list[bytes | memoryview] = []
-                skip = sent
-                for part in parts:
-                    if skip >= len(part):
-                        skip -= len(part)
-                        continue
-                    rest.append(memoryview(part)[skip:] if skip else part)
-                    skip = 0
-                parts, total = rest, total - sent
+                parts, total = unsent(parts, sent), total - sent
                 sent = sock.sendmsg(parts)
         except BlockingIOError:
             raise _Timeout from None
@@ -338,6 +330,18 @@ def _refusal(replies: list[tuple[int, bytes]]) -> tuple[int, bytes] | None:
         if code not in accepted:
             return code, reply
     return None
+
+
+def unsent(parts: list[bytes | memoryview], sent: int) -> list[bytes | memoryview]:
+    """The buffers left to write after the first ``sent`` bytes of ``parts`` went out."""
+    rest: list[bytes | memoryview] = []
+    for part in parts:
+        if sent >= len(part):
+            sent -= len(part)
+            continue
+        rest.append(memoryview(part)[sent:] if sent else part)
+        sent = 0
+    return rest
 
 
 def _blocking(sock: socket.socket, timeout: float) -> socket.socket:
