@@ -339,8 +339,9 @@ def test_two_daemons_on_one_database_send_one_issue(tmp_path: Path, slow_smtp: S
     two.wait_for("next run:")
     fire(config, due)
     wait_until(lambda: len(to_readers(slow_smtp)) >= 20, 60, "the issue")
-    # Both fire at the same second: one sends, the other finds the lock or the issue taken.
-    wait_until(lambda: len(schedule_runs(config)) >= 2, 90, "both daemons' runs")
+    # Both see the time come: one sends; the other finds the lock or the issue taken, or (looking a
+    # moment later) the shared job already moved to next week.
+    wait_until(lambda: "sent" in [o for o, _ in schedule_runs(config)], 60, "the run recorded")
     time.sleep(4)  # a busy daemon checks again after retry_minutes (3 s here)
     assert one.stop() == 0 and two.stop(sig=signal.SIGINT) == 0
     assert to_readers(slow_smtp) == readers(20)  # everyone once
