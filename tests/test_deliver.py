@@ -5,6 +5,8 @@ unsubscribes during the send, the errors-in-a-row pause, --retry-failed, --dry-r
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -243,3 +245,27 @@ def test_rate_limits_per_second_and_per_hour() -> None:
     per_hour.take(6600.0)
     assert per_hour.delay(6601.0) == pytest.approx(6000.0 + 60 + 3600 - 6601.0)
     assert per_hour.delay(6000.0 + 60 + 3600) == 0.0
+
+
+@pytest.mark.sqlite_only
+def test_delivery_modules_leave_the_rendering_and_fetching_stacks_out() -> None:
+    """What sending needs (the send loop, compose with DKIM, the transports) imports neither the
+    renderer's stack nor the feeds' nor dkimpy's DNS: a process that only delivers stays small."""
+    heavy = [
+        "jinja2",
+        "mjml",
+        "premailer",
+        "cssutils",
+        "lxml",
+        "httpx",
+        "feedparser",
+        "uvicorn",
+        "dkim",
+        "dns",
+    ]
+    code = (
+        "import sys, newsletter.deliver, newsletter.compose, newsletter.transports.smtp; "
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == []
