@@ -48,7 +48,8 @@ def run_job(composer: Composer, transport: Transport, sender: str, job: Job) -> 
         result = transport.send(composer.envelope_sender(row_id, sender), email, data)
     except Exception as exc:  # a bug must not lose the row: it is retried, and errors in a row pause
         result = DeliveryResult(DeliveryState.DEFERRED, 0, f"internal error: {exc!r}")
-    return row_id, str(result.state), result.code, result.reply  # plain str: cheaper to pickle
+    # plain str: cheaper to pickle; the ledger keeps 1,000 characters of a reply, a packet holds 64 KB
+    return row_id, str(result.state), result.code, result.reply[:2000]
 
 
 class Channel:
@@ -56,7 +57,7 @@ class Channel:
     (a stream needs a length header and two reads)."""
 
     __slots__ = ("_buffer", "sock")
-    MAX = 1 << 18
+    MAX = 1 << 16  # each end's receive buffer is this big (zeroed, so resident): 64 KB each
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
