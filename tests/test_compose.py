@@ -186,6 +186,10 @@ def adversarial_texts() -> list[str]:
     return texts
 
 
+def undated(data: bytes) -> bytes:
+    return re.sub(rb"^Date: [^\r\n]*\r\n", b"", data, count=1, flags=re.MULTILINE)
+
+
 @pytest.mark.parametrize("text", adversarial_texts())
 def test_no_line_starts_with_a_dot_whatever_the_text(tmp_path: Path, text: str) -> None:
     """The guarantee SMTP's transport relies on to skip dot-stuffing for composed messages: an item's
@@ -200,7 +204,8 @@ def test_no_line_starts_with_a_dot_whatever_the_text(tmp_path: Path, text: str) 
     ):
         message = composer.message(subscriber)
         data = bytes(message)
-        assert data == composer.compose(subscriber) and len(message) == len(data)
+        # The same bytes either way, but for the Date header when the second ticks between the two
+        assert undated(data) == undated(composer.compose(subscriber)) and len(message) == len(data)
         check_wire_form(data)
         values = composer.values(subscriber)
         parts = bodies(parse(data, "default"))
