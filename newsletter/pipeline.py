@@ -37,7 +37,7 @@ from newsletter.render import render_issue
 from newsletter.sources import health, source_warnings
 from newsletter.sources.images import local_image_urls
 from newsletter.subscribers import read_csv, sync
-from newsletter.transports import Transport, send_note
+from newsletter.transports import Transport, note_editors
 
 PREVIEW_SUBSCRIBER = Subscriber(email="reader@example.org", name="Alex Reader")
 
@@ -89,8 +89,7 @@ def tell_editors(settings: Settings, engine: Engine, as_of: datetime) -> list[st
     lines = []
     for notice in health.notices(settings, engine, as_of) if settings.editors else []:
         try:
-            for editor in settings.editors:
-                send_note(settings, editor, f"[{settings.newsletter.name}] {notice.subject}", notice.body)
+            note_editors(settings, f"[{settings.newsletter.name}] {notice.subject}", notice.body)
         except NewsletterError as exc:
             lines.append(f"could not email the editors that {notice.subject}: {exc.message}")
             continue

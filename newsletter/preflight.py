@@ -40,7 +40,7 @@ from newsletter.errors import NewsletterError
 from newsletter.models import DeliveryState, IssueState, RunOutcome, Subscriber
 from newsletter.store.preflights import HELD, PENDING, RELEASED, SKIPPED, Preflight
 from newsletter.subscribers import b64url, unb64url
-from newsletter.transports import send_note, transport_for
+from newsletter.transports import note_editors, transport_for
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +227,7 @@ def _mail_issue(settings: Settings, engine: Engine, row: Preflight, now: datetim
         )
         for error in feed_errors:
             body += f"  {error}\n"
-        for editor in settings.editors:
-            send_note(settings, editor, f"{SUBJECT_PREFIX}nothing to send at {when}", body)
+        note_editors(settings, f"{SUBJECT_PREFIX}nothing to send at {when}", body)
         return list(settings.editors)
     rendered = pipeline.rendered_for(settings, engine, issue)
     results = readiness(settings, rendered, feed_errors, smtp=settings.delivery.transport == "smtp")
@@ -333,8 +332,7 @@ def mail_held(settings: Settings, row: Preflight) -> None:
         f"  {release}\n\n"
         f"or run: newsletter release {row.period_key}\n"
     )
-    for editor in settings.editors:
-        send_note(settings, editor, f"{SUBJECT_PREFIX}issue {row.period_key} is held", body)
+    note_editors(settings, f"{SUBJECT_PREFIX}issue {row.period_key} is held", body)
 
 
 def mail_reminder(settings: Settings, row: Preflight) -> None:
@@ -346,8 +344,7 @@ def mail_reminder(settings: Settings, row: Preflight) -> None:
         f"If nobody approves by {_local(deadline(settings, row), settings)}, this week is skipped and its "
         "stories wait for the next issue.\n"
     )
-    for editor in settings.editors:
-        send_note(settings, editor, f"{SUBJECT_PREFIX}issue {row.period_key} awaits approval", body)
+    note_editors(settings, f"{SUBJECT_PREFIX}issue {row.period_key} awaits approval", body)
 
 
 def mail_skipped(settings: Settings, row: Preflight) -> None:
@@ -355,8 +352,7 @@ def mail_skipped(settings: Settings, row: Preflight) -> None:
         f"Nobody approved issue {row.period_key} by {_local(deadline(settings, row), settings)}: "
         "it was not sent. Its stories wait for the next issue.\n"
     )
-    for editor in settings.editors:
-        send_note(settings, editor, f"{SUBJECT_PREFIX}issue {row.period_key} skipped", body)
+    note_editors(settings, f"{SUBJECT_PREFIX}issue {row.period_key} skipped", body)
 
 
 class PreflightError(NewsletterError):

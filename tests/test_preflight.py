@@ -28,6 +28,20 @@ from test_web import SECRET, serving
 EDITOR = "editor@example.org"
 
 
+@pytest.fixture(autouse=True)
+def secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon and `serve` sign and check the links with the same secret."""
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+
+
+def started(daemons, config: Path, smtp: SmtpServer):  # noqa: F811 (the fixture's function)
+    """A daemon for ``config``, once its preflight (due at once: the send is less than 2 h away) came."""
+    daemon = daemons(config)
+    daemon.wait_for("next run:")
+    wait_until(lambda: len(to_editor(smtp)) == 1, 30, f"the preflight email: {daemon.output}")
+    return daemon
+
+
 def project(tmp_path: Path, smtp: SmtpServer, due: Due, *, extra: str = "", port: int = 0) -> Path:
     config = make_project(
         tmp_path / "p",
@@ -72,16 +86,11 @@ def test_the_preflight_arrives_a_hold_stops_the_send_and_a_release_sends_it_once
     tmp_path: Path,
     smtp_server: SmtpServer,
     daemons,  # noqa: F811 (the fixture imported above)
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     due = due_ahead()
     port = free_port()
     config = project(tmp_path, smtp_server, due, port=port)
-    daemon = daemons(config)
-    daemon.wait_for("next run:")
-    # Due in less than two hours: the preflight goes at once.
-    wait_until(lambda: len(to_editor(smtp_server)) == 1, 30, "the preflight email")
+    daemon = started(daemons, config, smtp_server)
     (mail,) = to_editor(smtp_server)
     assert mail["Subject"].startswith("[Preflight] ")
     html = mail.get_body(("html",)).get_content()
@@ -130,14 +139,10 @@ def test_approval_mode_without_an_approval_skips_the_week_and_tells_the_editors(
     tmp_path: Path,
     smtp_server: SmtpServer,
     daemons,  # noqa: F811 (the fixture imported above)
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     due = due_ahead()
     config = project(tmp_path, smtp_server, due, extra="approval = true\ngrace_hours = 0.5")
-    daemon = daemons(config)
-    daemon.wait_for("next run:")
-    wait_until(lambda: len(to_editor(smtp_server)) == 1, 30, "the preflight email")
+    daemon = started(daemons, config, smtp_server)
     assert (
         "Nothing goes out until you approve it" in to_editor(smtp_server)[0].get_body(("html",)).get_content()
     )
@@ -164,15 +169,11 @@ def test_send_now_approves_and_sends_at_once_and_the_due_run_sends_nothing_more(
     tmp_path: Path,
     smtp_server: SmtpServer,
     daemons,  # noqa: F811 (the fixture imported above)
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     due = due_ahead()
     port = free_port()
     config = project(tmp_path, smtp_server, due, extra="approval = true", port=port)
-    daemon = daemons(config)
-    daemon.wait_for("next run:")
-    wait_until(lambda: len(to_editor(smtp_server)) == 1, 30, "the preflight email")
+    daemon = started(daemons, config, smtp_server)
     with serving(config, port):
         sent = httpx.post(links(to_editor(smtp_server)[0])["Send now"], timeout=10)
         assert sent.status_code == 200 and "goes out within a minute" in sent.text
@@ -189,16 +190,12 @@ def test_hold_and_release_from_the_command_line(
     tmp_path: Path,
     smtp_server: SmtpServer,
     daemons,  # noqa: F811 (the fixture imported above)
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     due = due_ahead()
     config = project(tmp_path, smtp_server, due)
     nothing = run_cli("--config", str(config), "hold")
     assert nothing.returncode == 1 and "no issue awaits the editors" in nothing.stderr
-    daemon = daemons(config)
-    daemon.wait_for("next run:")
-    wait_until(lambda: len(to_editor(smtp_server)) == 1, 30, "the preflight email")
+    daemon = started(daemons, config, smtp_server)
     held = run_cli("--config", str(config), "hold")
     assert held.returncode == 0 and "is held" in held.stdout, held.stderr
     twice = run_cli("--config", str(config), "hold")
@@ -216,9 +213,7 @@ def test_a_preflight_the_server_refuses_is_tried_again_after_retry_minutes_not_a
     tmp_path: Path,
     smtp_server: SmtpServer,
     daemons,  # noqa: F811 (the fixture imported above)
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     refused: list[str] = []
 
     def twice_451(envelope) -> str | None:
@@ -239,14 +234,13 @@ def test_a_preflight_the_server_refuses_is_tried_again_after_retry_minutes_not_a
 
 
 def test_a_week_that_will_roll_over_says_so_instead_of_showing_the_issue(
-    tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
     from datetime import datetime
 
     from newsletter import preflight, store
     from newsletter.config import load_settings
 
-    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     due = due_ahead()
     config = project(tmp_path, smtp_server, due)
     config.write_text(config.read_text() + "\n[issue]\nmin_items = 5\n")  # the feed has 3

@@ -68,3 +68,9 @@ def send_note(
         transport.close()
     if result.state != DeliveryState.SENT:
         raise DeliveryError(f"the server answered {result.code} {result.reply}".rstrip())
+
+
+def note_editors(settings: Settings, subject: str, body: str) -> None:
+    """``send_note`` to each of the editors ([schedule] editors, else [sender] admin)."""
+    for editor in settings.editors:
+        send_note(settings, editor, subject, body)
