@@ -380,27 +380,50 @@ def send_test(
     from email.utils import parseaddr
 
     from newsletter.errors import DeliveryError
-    from newsletter.transports import transport_for
 
-    name, email = parseaddr(address)
+    email = parseaddr(address)[1]
     if "@" not in email or any(c.isspace() for c in email):
         raise DeliveryError(f"{address!r} is not an email address", hint="give one such as you@example.org")
     issue, warnings = draft_issue(settings, engine, as_of)
     rendered = rendered_for(settings, engine, issue)
-    composer = Composer(settings, rendered, subject_prefix=TEST_PREFIX)
-    data = composer.compose(Subscriber(email=email, name=name))
+    send_copies(
+        settings, rendered, [address], subject_prefix=TEST_PREFIX, what="test copy", transport=transport
+    )
+    return rendered, warnings + list(rendered.warnings)
+
+
+def send_copies(
+    settings: Settings,
+    rendered: RenderedIssue,
+    addresses: list[str],
+    *,
+    subject_prefix: str,
+    what: str,
+    transport: Transport | None = None,
+) -> None:
+    """One copy of ``rendered`` to each address ("Name <addr>" or addr), personalised as for a subscriber
+    and sent through the configured transport, outside the list and the ledger (a test copy, the
+    editors' preflight); DeliveryError naming ``what`` when one is refused."""
+    from email.utils import parseaddr
+
+    from newsletter.errors import DeliveryError
+    from newsletter.transports import transport_for
+
+    composer = Composer(settings, rendered, subject_prefix=subject_prefix)
+    sender = parseaddr(settings.sender.from_)[1]
     transport = transport or transport_for(settings)
     transport.open()
     try:
-        result = transport.send(parseaddr(settings.sender.from_)[1], email, data)
+        for address in addresses:
+            name, email = parseaddr(address)
+            result = transport.send(sender, email, composer.compose(Subscriber(email=email, name=name)))
+            if result.state != DeliveryState.SENT:
+                raise DeliveryError(
+                    f"the {what} to {email} was not sent: {result.code} {result.reply}".rstrip(),
+                    hint="check the [delivery] settings, or run `newsletter send --dry-run`",
+                )
     finally:
         transport.close()
-    if result.state != DeliveryState.SENT:
-        raise DeliveryError(
-            f"the test copy to {email} was not sent: {result.code} {result.reply}".rstrip(),
-            hint="check the [delivery] settings, or run `newsletter send --dry-run`",
-        )
-    return rendered, warnings + list(rendered.warnings)
 
 
 def stored_issue(settings: Settings, engine: Engine, period_key: str) -> Issue | None:

@@ -27,20 +27,18 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 
 from sqlalchemy import Engine
 
 from newsletter import pipeline, store
 from newsletter.check import Level, readiness
 from newsletter.collect import period_for
-from newsletter.compose import Composer, list_id
+from newsletter.compose import list_id
 from newsletter.config import Settings, duration_spec
-from newsletter.errors import NewsletterError
-from newsletter.models import DeliveryState, IssueState, RunOutcome, Subscriber
+from newsletter.models import IssueState, RunOutcome
 from newsletter.store.preflights import HELD, PENDING, RELEASED, SKIPPED, Preflight
 from newsletter.subscribers import b64url, unb64url
-from newsletter.transports import note_editors, transport_for
+from newsletter.transports import note_editors
 
 log = logging.getLogger(__name__)
 
@@ -270,18 +268,9 @@ def _mail_issue(settings: Settings, engine: Engine, row: Preflight, now: datetim
         html=re.sub(r"(<body[^>]*>)", lambda m: m[1] + box, rendered.html, count=1),
         text="\n".join(lines) + "\n" + rendered.text,
     )
-    composer = Composer(settings, shown, subject_prefix=SUBJECT_PREFIX)
-    transport = transport_for(settings)
-    transport.open()
-    sender = parseaddr(settings.sender.from_)[1]
-    try:
-        for editor in settings.editors:
-            name, email = parseaddr(editor)
-            result = transport.send(sender, email, composer.compose(Subscriber(email=email, name=name)))
-            if result.state != DeliveryState.SENT:
-                raise PreflightError(f"the preflight to {email} was not sent: {result.code} {result.reply}")
-    finally:
-        transport.close()
+    pipeline.send_copies(
+        settings, shown, list(settings.editors), subject_prefix=SUBJECT_PREFIX, what="preflight"
+    )
     return list(settings.editors)
 
 
@@ -353,10 +342,6 @@ def mail_skipped(settings: Settings, row: Preflight) -> None:
         "it was not sent. Its stories wait for the next issue.\n"
     )
     note_editors(settings, f"{SUBJECT_PREFIX}issue {row.period_key} skipped", body)
-
-
-class PreflightError(NewsletterError):
-    """The preflight email could not go."""
 
 
 def _local(moment: datetime, settings: Settings) -> str:

@@ -81,22 +81,21 @@ def open_for(engine: Engine, period_key: str, due_at: datetime, expires_at: date
 
 def claim_mailing(engine: Engine, period_key: str) -> bool:
     """True for the one caller that is to email the preflight (it was not mailed yet)."""
-    with engine.begin() as conn:
-        done = conn.execute(
-            update(preflights)
-            .where(preflights.c.period_key == period_key, preflights.c.mailed_at.is_(None))
-            .values(mailed_at=now())
-        )
-    return bool(done.rowcount)
+    return _claim(engine, period_key, "mailed_at")
 
 
 def claim_reminder(engine: Engine, period_key: str) -> bool:
     """True for the one caller that is to send the reminder (none was sent)."""
+    return _claim(engine, period_key, "reminded_at")
+
+
+def _claim(engine: Engine, period_key: str, column: str) -> bool:
+    """Stamp ``column`` if it is empty, in one statement: of two processes, one gets True."""
     with engine.begin() as conn:
         done = conn.execute(
             update(preflights)
-            .where(preflights.c.period_key == period_key, preflights.c.reminded_at.is_(None))
-            .values(reminded_at=now())
+            .where(preflights.c.period_key == period_key, preflights.c[column].is_(None))
+            .values({column: now()})
         )
     return bool(done.rowcount)
 
