@@ -20,7 +20,15 @@ from newsletter.check import Level, Result, readiness, refuse_on_failure
 from newsletter.collect import collect, issue_from_draft, period_of, story_key
 from newsletter.compose import Composer
 from newsletter.config import Settings
-from newsletter.deliver import DeliverySummary, Observer, check_transport, deliver
+from newsletter.deliver import (
+    DeliverySummary,
+    Observer,
+    check_transport,
+    deliver,
+    outcome_message,
+    outcome_state,
+)
+from newsletter.deliver.handoff import DeliveryJob
 from newsletter.editor import emptied_note
 from newsletter.errors import NewsletterError
 from newsletter.models import (
@@ -122,6 +130,7 @@ def send(
     on_total: Callable[[int], None] | None = None,
     exclusive: bool = True,
     anyway: bool = False,
+    deliver_with: Callable[[DeliveryJob], DeliverySummary] | None = None,
 ) -> SendOutcome:
     """What the scheduler does once: collect if needed, render, deliver; resumes an unfinished send.
 
@@ -129,6 +138,10 @@ def send(
     on PostgreSQL, the send joins one already running (each sender claims its own recipients);
     otherwise a running send makes this one raise ``store.SendBusy``. A real send over SMTP first
     runs the readiness checks and raises ``NotReady`` on a failure, unless ``anyway``.
+
+    ``deliver_with``, when given, delivers the issue once it is ready (frozen, enqueued), in place
+    of ``deliver`` in this process: `newsletter send` hands it to a lean process
+    (deliver/handoff.py); the job carries the warnings gathered so far.
     """
     # A dry run changes nothing: the list is synced from the CSV only by a real send.
     warnings = [] if dry_run else sync_subscribers(settings, engine)
@@ -215,21 +228,36 @@ def send(
             store.ledger.enqueue(engine, row.id)
             others = store.ledger.live_senders(engine, within=settings.delivery.lease_seconds)
             store.issues.resume(engine, row.id, joining=bool(others.get(row.id)))
-        if on_total is not None:
-            on_total(store.ledger.due(engine, row.id))
-        summary = deliver(
-            settings,
-            engine,
-            row.id,
-            rendered,
-            transport=transport,
-            composer=composer,
-            observer=observer,
-            stop=stop,
-            max_wait=max_wait,
-        )
+        if deliver_with is not None:
+            job = DeliveryJob(
+                row.id,
+                key,
+                _route(settings, composer),
+                max_wait,
+                exclusive,
+                warnings,
+            )
+            summary = deliver_with(job)
+        else:
+            if on_total is not None:
+                on_total(store.ledger.due(engine, row.id))
+            summary = deliver(
+                settings,
+                engine,
+                row.id,
+                rendered,
+                transport=transport,
+                composer=composer,
+                observer=observer,
+                stop=stop,
+                max_wait=max_wait,
+            )
     return SendOutcome(
-        _state(summary), _message(key, summary, _route(settings, composer)), key, summary, warnings
+        outcome_state(summary),
+        outcome_message(key, summary, _route(settings, composer)),
+        key,
+        summary,
+        warnings,
     )
 
 
@@ -292,28 +320,6 @@ def would_receive(settings: Settings, engine: Engine, warnings: list[str]) -> in
     warnings += [p + " (row skipped)" for p in report.problems]
     left = {r.email for status in SUPPRESSED for r in store.subscribers.iterate(engine, status)}
     return sum(1 for s in report.subscribers if s.email not in left)
-
-
-def _state(summary: DeliverySummary) -> RunOutcome:
-    if summary.paused:
-        return RunOutcome.PAUSED
-    return RunOutcome.SENT if summary.finished else RunOutcome.PARTIAL
-
-
-def _message(key: str, summary: DeliverySummary, route: str) -> str:
-    c = summary.counts
-    text = (
-        f"issue {key}: {c.get('sent', 0)} sent, {c.get('deferred', 0) + c.get('pending', 0)} waiting, "
-        f"{c.get('failed', 0)} failed ({route})"
-    )
-    if summary.paused:
-        text += f"; {summary.paused}"
-    elif not summary.finished and summary.next_attempt:
-        text += (
-            f"; next attempt at {datetime.fromtimestamp(summary.next_attempt):%Y-%m-%d %H:%M:%S}"
-            " (run `newsletter send` again, or leave it to the scheduler)"
-        )
-    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,36 +1,39 @@
-"""`newsletter send` and `newsletter status`: delivering the issue and what became of it."""
+"""`newsletter send` and `newsletter status`: delivering the issue and what became of it.
+
+Over SMTP, `send` prepares the issue (collect, render, readiness, enqueue) with the whole stack
+loaded, then replaces itself with a lean interpreter that delivers it (``handed_off``, run by
+``os.execv``: the same process, so signals, the exit code and the lines printed are as before;
+see newsletter/deliver/handoff.py). This module's own imports are therefore only what that
+delivery needs; everything else is imported by the command that uses it.
+"""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 from datetime import datetime
 
 import click
-from rich.table import Table
+from rich.console import Console
 
-from newsletter import store
-from newsletter.cli.common import (
-    as_of_option,
-    console,
-    err_console,
-    failing_sources,
-    moment,
-    open_store,
-    settings_from,
-    warn,
-)
-from newsletter.cli.draft import print_sources
 from newsletter.cli.progress import SendProgress
-from newsletter.cli.schedule import scheduled_lines
+from newsletter.deliver import DeliverySummary
+from newsletter.deliver.handoff import DeliveryJob
 from newsletter.models import DeliveryState, IssueState, RunOutcome
-from newsletter.pipeline import send
-from newsletter.report import figures
 
 
+# cli.common's --as-of, written out: importing cli.common loads the feeds' stack (httpx, feedparser),
+# which the lean delivery image that imports this module must not carry.
 @click.command("send")
-@as_of_option
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Build the period that ends on this date (YYYY-MM-DD); default: now.",
+)
 @click.option(
     "--dry-run", is_flag=True, help="Do everything but talk to the mail server; say what would be sent."
 )
@@ -52,6 +55,10 @@ def send_command(
 
     On PostgreSQL, run it on several machines at once to share the sending.
     """
+    from newsletter.cli.common import console, moment, open_store, settings_from
+    from newsletter.config import config_path
+    from newsletter.pipeline import send
+
     settings = settings_from(ctx)
     engine = open_store(settings)
     stop, caught = threading.Event(), list[int]()
@@ -62,6 +69,16 @@ def send_command(
         caught.append(signum)
         stop.set()
 
+    def hand_off(job: DeliveryJob) -> DeliverySummary:
+        """Deliver in a lean image of this process: it never returns (os.execv)."""
+        job.stopped_by = caught[0] if caught else 0
+        config = str(config_path(ctx.find_root().obj["config"]).resolve())
+        fd = write_job(job, config)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, "-c", _HANDED_OFF, str(fd)])
+
+    lean = settings.delivery.transport == "smtp"  # forked workers: share as little as possible
     before = {
         sig: signal.signal(sig, stop_after_the_message_in_flight) for sig in (signal.SIGTERM, signal.SIGINT)
     }
@@ -75,18 +92,39 @@ def send_command(
                 retry_failed=retry_failed,
                 observer=progress.observe,
                 max_wait=wait,
-                on_total=progress.set_total,
+                on_total=None if lean else progress.set_total,
                 exclusive=False,  # on PostgreSQL, join a send running on another machine
                 anyway=anyway,
                 stop=stop,
+                deliver_with=hand_off if lean else None,
             )
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
-    warn(outcome.warnings)
+    ctx.exit(_report(progress, outcome.warnings, outcome.message, outcome.state, caught))
+
+
+_HANDED_OFF = "from newsletter.cli.send import handed_off; handed_off()"
+
+
+def write_job(job: DeliveryJob, config: str) -> int:
+    from newsletter.deliver.handoff import write_job
+
+    return write_job(job, config)
+
+
+def _report(
+    progress: SendProgress, warnings: list[str], message: str, state: RunOutcome, caught: list[int]
+) -> int:
+    """Print how the send went; return the exit code."""
+    from rich.markup import escape
+
+    console, err_console = Console(highlight=False), Console(stderr=True, highlight=False)
+    for line in warnings:  # data (it may name a [section] of the config): never read as markup
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
     if progress.done:
         console.print(progress.summary())
-    console.print(outcome.message, markup=False)  # data: may name a [section]
+    console.print(message, markup=False)  # data: may name a [section]
     if caught:
         name = signal.Signals(caught[0]).name
         err_console.print(
@@ -94,9 +132,61 @@ def send_command(
             "run `newsletter send` again to send the rest (nobody gets it twice)",
             highlight=False,
         )
-        ctx.exit(128 + caught[0])
-    if outcome.state == RunOutcome.PAUSED:
-        ctx.exit(1)
+        return 128 + caught[0]
+    return 1 if state == RunOutcome.PAUSED else 0
+
+
+def handed_off() -> None:
+    """The lean image `send` becomes to deliver: argv[1] is the descriptor of its DeliveryJob."""
+    stop, caught = threading.Event(), list[int]()
+
+    def stop_after_the_message_in_flight(signum: int, _frame: object) -> None:
+        if caught:
+            raise KeyboardInterrupt
+        caught.append(signum)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop_after_the_message_in_flight)
+    from newsletter import store
+    from newsletter.config import load_settings
+    from newsletter.deliver import outcome_message, outcome_state
+    from newsletter.deliver.handoff import deliver_job, read_job
+    from newsletter.errors import NewsletterError
+
+    job, config = read_job(int(sys.argv[1]))
+    if job.stopped_by:
+        caught.append(job.stopped_by)
+        stop.set()
+    progress = SendProgress(Console(highlight=False), live=sys.stdout.isatty())
+    settings = None
+    try:
+        settings = load_settings(config)
+        engine = store.open_engine(settings.database_url, history=settings.history_path)
+        with progress:
+            summary = deliver_job(
+                settings, engine, job, observer=progress.observe, stop=stop, on_total=progress.set_total
+            )
+    except Exception as exc:
+        from rich.markup import escape
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from newsletter.store.database import explain
+
+        if isinstance(exc, SQLAlchemyError):
+            url = settings.database_url if settings is not None else "(the configured database)"
+            exc = explain(exc, url)
+        if not isinstance(exc, NewsletterError):
+            raise
+        err_console = Console(stderr=True, highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True)
+        if exc.hint:
+            err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
+        raise SystemExit(1) from None
+    finally:
+        store.database.dispose_all()
+    message = outcome_message(job.period_key, summary, job.route)
+    raise SystemExit(_report(progress, job.warnings, message, outcome_state(summary), caught))
 
 
 @click.command()
@@ -104,6 +194,14 @@ def send_command(
 @click.pass_context
 def status(ctx: click.Context, failed: bool) -> None:
     """Issues sent, counts per state, failures, failing sources and the last run."""
+    from rich.table import Table
+
+    from newsletter import store
+    from newsletter.cli.common import console, failing_sources, open_store, settings_from
+    from newsletter.cli.draft import print_sources
+    from newsletter.cli.schedule import scheduled_lines
+    from newsletter.report import figures
+
     settings = settings_from(ctx)
     engine = open_store(settings)
     table = Table(title="Issues", title_justify="left")

@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parseaddr
 
 from sqlalchemy import Engine
@@ -39,7 +40,7 @@ from newsletter.config import Settings
 from newsletter.deliver.rate import HOUR, RateLimit
 from newsletter.deliver.workers import ForkedLanes, InlineLanes, Result
 from newsletter.errors import DeliveryError
-from newsletter.models import DeliveryResult, DeliveryState, RenderedIssue, SubscriberStatus
+from newsletter.models import DeliveryResult, DeliveryState, RenderedIssue, RunOutcome, SubscriberStatus
 from newsletter.store.ledger import DueRow, Ledger, Verdict
 from newsletter.transports import Transport, transport_for
 
@@ -311,4 +312,36 @@ def check_transport(settings: Settings) -> None:
     transport.close()
 
 
-__all__ = ["DeliveryError", "DeliverySummary", "Observer", "backoff", "check_transport", "deliver"]
+def outcome_state(summary: DeliverySummary) -> RunOutcome:
+    if summary.paused:
+        return RunOutcome.PAUSED
+    return RunOutcome.SENT if summary.finished else RunOutcome.PARTIAL
+
+
+def outcome_message(key: str, summary: DeliverySummary, route: str) -> str:
+    """The closing line of a send of issue ``key`` that went ``route`` ("over SMTP to ...")."""
+    c = summary.counts
+    text = (
+        f"issue {key}: {c.get('sent', 0)} sent, {c.get('deferred', 0) + c.get('pending', 0)} waiting, "
+        f"{c.get('failed', 0)} failed ({route})"
+    )
+    if summary.paused:
+        text += f"; {summary.paused}"
+    elif not summary.finished and summary.next_attempt:
+        text += (
+            f"; next attempt at {datetime.fromtimestamp(summary.next_attempt):%Y-%m-%d %H:%M:%S}"
+            " (run `newsletter send` again, or leave it to the scheduler)"
+        )
+    return text
+
+
+__all__ = [
+    "DeliveryError",
+    "DeliverySummary",
+    "Observer",
+    "backoff",
+    "check_transport",
+    "deliver",
+    "outcome_message",
+    "outcome_state",
+]

@@ -1,16 +1,24 @@
 """Lanes: where messages are composed and handed to a server, one at a time per lane.
 
-``ForkedLanes`` forks one worker process per SMTP connection ([delivery] connections). The parent
-hands each worker one job (a ledger row's id and the subscriber), the worker composes the message
-(and signs it), sends it over its own connection, reused for every message, and answers with the
-server's verdict. The parent is the only process that touches the database: a worker gets its next
-job only after the parent committed the previous verdict, so at any instant at most one message
-per connection has been sent without its result in the ledger. That is the bound on duplicates
-after a kill: at most ``connections`` messages, each with the same Message-ID as the first time.
+``ForkedLanes`` runs one lane per SMTP connection ([delivery] connections) in worker processes.
+The parent hands each lane one job (a ledger row's id and the subscriber), the lane composes the
+message (and signs it), sends it over its own connection, reused for every message, and answers
+with the server's verdict. The parent is the only process that touches the database: a lane gets
+its next job only after the parent committed the previous verdict, so at any instant at most one
+message per connection has been sent without its result in the ledger. That is the bound on
+duplicates after a kill: at most ``connections`` messages, each with the same Message-ID as the
+first time.
 
-A worker keeps nothing of the parent but its pipe: every other inherited descriptor is closed, so
-the database's send lock dies with the parent, and the kernel kills the worker when the parent
-dies (PR_SET_PDEATHSIG).
+A worker process holds several lanes, one thread each, as many processes as the machine has cores
+(no more than lanes): a lane spends most of its time waiting for the server, with the GIL released,
+and a forked Python process copies 5-6 MB of the parent's pages that it touches (reference counts,
+pymalloc pools) whatever it does. Eight processes for eight connections cost 45 MB of the send's
+memory; two processes of four threads, 12 MB, at the same rate on two cores (bench/send.py).
+
+A worker keeps nothing of the parent but its lanes' sockets: every other inherited descriptor is
+closed, so the database's send lock dies with the parent, and the kernel kills the worker when the
+parent dies (PR_SET_PDEATHSIG). A lane whose thread ends closes its socket: the parent sees it end
+and starts a process of one lane in its place.
 
 ``InlineLanes`` runs one lane in the calling process: the Maildir transport, and tests that pass
 a transport object.
@@ -28,6 +36,7 @@ import resource
 import select
 import signal
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -111,21 +120,37 @@ class InlineLanes:
         self.transport.close()
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 class ForkedLanes:
-    """``size`` worker processes, each with its own connection; this process is the only writer."""
+    """``size`` lanes, each with its own connection, in ``processes`` worker processes (default: one
+    per core, at most ``size``); this process is the only writer."""
 
     def __init__(
-        self, composer: Composer, make_transport: Callable[[], Transport], sender: str, size: int
+        self,
+        composer: Composer,
+        make_transport: Callable[[], Transport],
+        sender: str,
+        size: int,
+        processes: int = 0,
     ) -> None:
         self.composer, self.make_transport, self.sender, self.size = composer, make_transport, sender, size
         self._free: list[_Worker] = []
         self._busy: dict[int, _Worker] = {}  # by descriptor: each holds one job
+        self._pids: set[int] = set()  # the worker processes not reaped yet
         self._poll = select.poll()  # registered once: a selector built per wait cost 30 us a round
         # Frozen until close: neither the workers' garbage collector nor this process's walks the
         # objects they share, so their pages stay shared instead of being copied into each of them.
         gc.collect()
         gc.freeze()
-        self._free = [self._fork() for _ in range(size)]
+        count = max(1, min(size, processes or _cores()))
+        for i in range(count):
+            self._free += self._fork(size // count + (i < size % count))
 
     @property
     def busy(self) -> int:
@@ -153,7 +178,7 @@ class ForkedLanes:
         results: list[Result] = []
         for fd, _ in self._poll.poll(timeout * 1000):
             worker = self._busy.pop(fd, None)
-            if worker is None:  # an idle worker is readable only when it ended
+            if worker is None:  # an idle lane is readable only when it ended
                 dead = next(w for w in self._free if w.fd == fd)
                 self._free.remove(dead)
                 self._free.append(self._replace(dead))
@@ -175,38 +200,48 @@ class ForkedLanes:
                 worker.conn.send(None)
         for worker in workers:
             worker.conn.close()
+        for pid in self._pids:
             with contextlib.suppress(ChildProcessError):
-                os.waitpid(worker.pid, 0)
-        self._free, self._busy = [], {}
+                os.waitpid(pid, 0)
+        self._free, self._busy, self._pids = [], {}, set()
         gc.unfreeze()
 
     def _replace(self, worker: _Worker) -> _Worker:
+        """A process of one lane in place of ``worker``'s lane, which ended (its thread, or its process)."""
         self._poll.unregister(worker.fd)
         worker.conn.close()
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(worker.pid, 0)
-        return self._fork()
+            if os.waitpid(worker.pid, os.WNOHANG)[0]:  # the process ended, not just that lane
+                self._pids.discard(worker.pid)
+        return self._fork(1)[0]
 
-    def _fork(self) -> _Worker:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    def _fork(self, lanes: int) -> list[_Worker]:
+        pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(lanes)]
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
             code = 1
             try:
-                ours.close()
-                _detach(theirs.fileno(), parent)
-                _serve(Channel(theirs), self.composer, self.make_transport, self.sender)
+                for ours, _ in pairs:
+                    ours.close()
+                _detach([theirs.fileno() for _, theirs in pairs], parent)
+                _serve_lanes([Channel(theirs) for _, theirs in pairs], self)
                 code = 0
             finally:
                 os._exit(code)
-        theirs.close()
-        worker = _Worker(pid, Channel(ours))
-        self._poll.register(worker.fd, select.POLLIN)
-        return worker
+        self._pids.add(pid)
+        workers = []
+        for ours, theirs in pairs:
+            theirs.close()
+            worker = _Worker(pid, Channel(ours))
+            self._poll.register(worker.fd, select.POLLIN)
+            workers.append(worker)
+        return workers
 
 
 class _Worker:
+    """One lane as the parent sees it: its socket, its process, the job it holds."""
+
     __slots__ = ("conn", "fd", "job", "pid")
 
     def __init__(self, pid: int, conn: Channel) -> None:
@@ -214,13 +249,16 @@ class _Worker:
         self.job: Job | None = None
 
 
-def _detach(keep: int, parent: int) -> None:
+def _detach(keep: list[int], parent: int) -> None:
     """Close every inherited descriptor but stdio and ``keep``; die with the parent; ignore Ctrl-C
     and SIGTERM sent to the whole group (the parent decides when to stop and lets each worker
     finish its message, so no transaction is cut short)."""
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    os.closerange(3, keep)
-    os.closerange(keep + 1, limit if limit != resource.RLIM_INFINITY else 65536)
+    start = 3
+    for fd in sorted(keep):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, limit if limit != resource.RLIM_INFINITY else 65536)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):
@@ -229,16 +267,33 @@ def _detach(keep: int, parent: int) -> None:
         os._exit(1)
 
 
+def _serve_lanes(conns: list[Channel], lanes: ForkedLanes) -> None:
+    """Each lane in a thread of its own; return when every one ended."""
+    threads = [
+        threading.Thread(target=_serve, args=(conn, lanes.composer, lanes.make_transport, lanes.sender))
+        for conn in conns
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def _serve(conn: Channel, composer: Composer, make_transport: Callable[[], Transport], sender: str) -> None:
-    transport = make_transport()
+    """One lane: jobs in, verdicts out, over one connection; the lane's socket closes when it ends
+    (also on a bug), which the parent sees."""
     try:
-        while True:
-            try:
-                job = conn.recv()
-            except (EOFError, OSError):
-                return
-            if job is None:
-                return
-            conn.send(run_job(composer, transport, sender, job))
+        transport = make_transport()
+        try:
+            while True:
+                try:
+                    job = conn.recv()
+                except (EOFError, OSError):
+                    return
+                if job is None:
+                    return
+                conn.send(run_job(composer, transport, sender, job))
+        finally:
+            transport.close()
     finally:
-        transport.close()
+        conn.close()

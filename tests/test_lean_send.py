@@ -1,0 +1,107 @@
+"""`send` over SMTP delivers from a lean image of its own process, with its lanes grouped in few workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import RecordingHandler, running_smtp, use_smtp
+
+from newsletter.compose import Composer
+from newsletter.config import load_settings
+from newsletter.deliver.workers import ForkedLanes
+from newsletter.models import DeliveryResult, DeliveryState, RenderedIssue
+from newsletter.transports import Transport
+
+AS_OF = "2023-11-17"
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        found += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+    return found
+
+
+def test_the_process_that_delivers_carries_no_renderer_and_few_workers(example: Path) -> None:
+    seen: dict[str, object] = {}
+    sender: list[int] = []
+
+    def look(_envelope: object) -> None:
+        if not seen and sender:  # the first message: the send process as it delivers
+            pid = sender[0]
+            seen["cmdline"] = Path(f"/proc/{pid}/cmdline").read_text()
+            seen["maps"] = Path(f"/proc/{pid}/maps").read_text()
+            seen["workers"] = len(children(pid))
+
+    with running_smtp(RecordingHandler(answer=look)) as server:
+        use_smtp(example, server.host, server.port)
+        example.write_text(
+            example.read_text().replace('security = "none"', 'security = "none"\nconnections = 4')
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "--config", str(example), "send", "--as-of", AS_OF],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        )
+        sender.append(process.pid)
+        out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "4 sent, 0 waiting, 0 failed" in out, out
+    assert "sending to 4 recipient(s)" in out and "this run: 4 sent" in out, out
+    assert "handed_off" in str(seen["cmdline"])  # the same process id, another image
+    assert "lxml" not in str(seen["maps"])  # the renderer's (premailer's) C library is not loaded
+    assert seen["workers"] == min(4, len(os.sched_getaffinity(0)))
+
+
+class EndingTransport:
+    """A transport whose send to ``end@`` ends the thread it runs in (a bug no handler catches)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def open(self) -> None:
+        pass
+
+    def send(self, sender: str, recipient: str, data: object) -> DeliveryResult:
+        if recipient.startswith("end@"):
+            raise SystemExit
+        return DeliveryResult(DeliveryState.SENT, 250, "ok")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_lane_that_ends_is_replaced_and_its_message_is_deferred(example: Path) -> None:
+    settings = load_settings(example)
+    rendered = RenderedIssue("Subject", "", "<p>hi @@name@@</p>", "hi @@name@@", "2023-W46")
+
+    def make() -> Transport:
+        return EndingTransport()
+
+    lanes = ForkedLanes(Composer(settings, rendered), make, "news@example.org", size=2, processes=1)
+    try:
+        assert lanes.idle() == 2
+        lanes.submit((1, "end@example.org", "End", "{}"))
+        lanes.submit((2, "ok@example.org", "Ok", "{}"))
+        results: list[tuple[int, str, int, str]] = []
+        deadline = time.monotonic() + 30
+        while lanes.busy and time.monotonic() < deadline:
+            results += lanes.collect(1.0)
+        by_id = {r[0]: r for r in results}
+        assert by_id[2][1] == "sent"
+        assert by_id[1][1] == "deferred" and "ended" in by_id[1][3]
+        assert lanes.idle() == 2  # the ended lane was replaced
+        lanes.submit((3, "again@example.org", "Again", "{}"))
+        lanes.submit((4, "more@example.org", "More", "{}"))
+        results = []
+        while lanes.busy and time.monotonic() < deadline:
+            results += lanes.collect(1.0)
+        assert sorted((r[0], r[1]) for r in results) == [(3, "sent"), (4, "sent")]
+    finally:
+        lanes.close()
