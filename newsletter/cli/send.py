@@ -71,19 +71,28 @@ def send_command(
 
     def hand_off(job: DeliveryJob) -> DeliverySummary:
         """Deliver in a lean image of this process: it never returns (os.execv)."""
-        job.stopped_by = caught[0] if caught else 0
+        from newsletter.store.database import dispose_all
+
         config = str(config_path(ctx.find_root().obj["config"]).resolve())
+        dispose_all()  # this image's connections end here (the send lock's file closes at exec)
+        # Blocked until the new image has its handlers (the mask survives exec): none is lost.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+        job.stopped_by = caught[0] if caught else 0
         fd = write_job(job, config)
         sys.stdout.flush()
         sys.stderr.flush()
-        os.execv(sys.executable, [sys.executable, "-c", _HANDED_OFF, str(fd)])
+        try:
+            os.execv(sys.executable, [sys.executable, "-c", _HANDED_OFF, str(fd)])
+        finally:  # only when exec failed
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
 
     lean = settings.delivery.transport == "smtp"  # forked workers: share as little as possible
     before = {
         sig: signal.signal(sig, stop_after_the_message_in_flight) for sig in (signal.SIGTERM, signal.SIGINT)
     }
     try:
-        with SendProgress(console, live=sys.stdout.isatty()) as progress:
+        # Handing off, this image shows no progress: an exec would leave its bar half drawn.
+        with SendProgress(console, live=sys.stdout.isatty() and not lean) as progress:
             outcome = send(
                 settings,
                 engine,
@@ -105,6 +114,7 @@ def send_command(
 
 
 _HANDED_OFF = "from newsletter.cli.send import handed_off; handed_off()"
+_STOPPING = {signal.SIGTERM, signal.SIGINT}
 
 
 def write_job(job: DeliveryJob, config: str) -> int:
@@ -146,8 +156,9 @@ def handed_off() -> None:
         caught.append(signum)
         stop.set()
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in _STOPPING:
         signal.signal(sig, stop_after_the_message_in_flight)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)  # blocked by the image that handed off
     from newsletter import store
     from newsletter.config import load_settings
     from newsletter.deliver import outcome_message, outcome_state
@@ -167,6 +178,9 @@ def handed_off() -> None:
             summary = deliver_job(
                 settings, engine, job, observer=progress.observe, stop=stop, on_total=progress.set_total
             )
+    except KeyboardInterrupt:  # a second Ctrl-C: stop now (the ledger resumes it), as click says it
+        Console(stderr=True, highlight=False).print("Aborted!", markup=False)
+        raise SystemExit(1) from None
     except Exception as exc:
         from rich.markup import escape
         from sqlalchemy.exc import SQLAlchemyError
