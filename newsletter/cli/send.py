@@ -20,7 +20,7 @@ from rich.console import Console
 
 from newsletter.cli.progress import SendProgress
 from newsletter.deliver import DeliverySummary
-from newsletter.deliver.handoff import DeliveryJob
+from newsletter.deliver.handoff import DeliveryJob, write_job
 from newsletter.models import DeliveryState, IssueState, RunOutcome
 
 
@@ -115,12 +115,6 @@ def send_command(
 
 _HANDED_OFF = "from newsletter.cli.send import handed_off; handed_off()"
 _STOPPING = {signal.SIGTERM, signal.SIGINT}
-
-
-def write_job(job: DeliveryJob, config: str) -> int:
-    from newsletter.deliver.handoff import write_job
-
-    return write_job(job, config)
 
 
 def _report(
