@@ -22,7 +22,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import zygote
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import URL, make_url
 
@@ -50,6 +50,10 @@ POSTGRES_ENV = "NEWSLETTER_TEST_POSTGRES"  # the server the tests create their d
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 REQUIRE_POSTGRES_ENV = "NEWSLETTER_REQUIRE_POSTGRES"  # "1": an unreachable server fails the run
 BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    zygote.close_all()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -259,19 +263,13 @@ def run_cli(
     process: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run the command line: in this process (click's CliRunner: the same entry point, without
-    the 0.6 s an interpreter takes to start), or, for what needs one (``process``, a server, the
-    daemon, a send over SMTP), as a real `python -m newsletter` subprocess."""
+    the second an interpreter takes to start), or, for what needs one (``process``, a server, the
+    daemon, a send over SMTP), as a `python -m newsletter` process of its own (forked from a
+    preloaded interpreter: tests/zygote.py)."""
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     full_env.pop("NEWSLETTER_CONFIG", None) if env is None or "NEWSLETTER_CONFIG" not in env else None
     if process or _needs_process(args, cwd, full_env):
-        return subprocess.run(
-            [sys.executable, "-m", "newsletter", *args],
-            cwd=cwd,
-            env=full_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return zygote.run(args, env=full_env, cwd=cwd, timeout=timeout)
     return _in_process(list(args), full_env)
 
 

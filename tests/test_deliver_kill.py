@@ -7,7 +7,6 @@ import fcntl
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,6 +15,7 @@ import psycopg
 from aiosmtpd.controller import Controller
 from conftest import free_port, run_cli
 from test_deliver import AS_OF, Peer, project
+from zygote import newsletter_process
 
 CONNECTIONS = 4
 
@@ -64,8 +64,8 @@ def test_killed_sends_resume_without_missing_anyone(example: Path, database: str
         env.pop("NEWSLETTER_CONFIG", None)
         kills = 0
         for kill_at in (100, 350):
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "newsletter", "--config", str(example), "send", "--as-of", AS_OF],
+            proc = newsletter_process(
+                ["--config", str(example), "send", "--as-of", AS_OF],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,

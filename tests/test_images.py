@@ -13,7 +13,6 @@ import os
 import re
 import struct
 import subprocess
-import sys
 import threading
 import time
 import tomllib
@@ -30,6 +29,7 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 from PIL import Image
+from zygote import newsletter_process
 
 from newsletter import store
 from newsletter.collect import as_of_moment, collect
@@ -380,8 +380,8 @@ def serving(config: Path) -> Iterator[str]:
     """`newsletter serve` for ``config`` as a real process on a free port; its base URL once it answers."""
     port = free_port()
     env = {**os.environ, "NEWSLETTER_SECRET": "s" * 32}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "--config", str(config), "serve", "--port", str(port)],
+    process = newsletter_process(
+        ["--config", str(config), "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

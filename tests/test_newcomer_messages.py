@@ -8,12 +8,12 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import RecordingHandler, SlowHandler, SmtpServer, run_cli, running_smtp, use_smtp
+from zygote import newsletter_process
 
 AS_OF = "2023-11-17"
 
@@ -122,8 +122,8 @@ def test_a_stopped_send_says_what_it_sent_and_that_send_resumes(example: Path, s
         example.write_text(
             example.read_text().replace('security = "none"', 'security = "none"\nconnections = 1')
         )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "newsletter", "--config", str(example), "send", "--as-of", AS_OF],
+        process = newsletter_process(
+            ["--config", str(example), "send", "--as-of", AS_OF],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

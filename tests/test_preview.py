@@ -6,13 +6,13 @@ import json
 import os
 import struct
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import SmtpServer, run_cli, use_smtp
+from zygote import newsletter_process
 
 from newsletter import store
 from newsletter.config import load_settings
@@ -135,11 +135,8 @@ def test_serve_renders_again_when_a_template_or_the_config_changes(example: Path
             'database = "newsletter.db"', 'database = "newsletter.db"\ntemplates = "mytemplates"'
         )
     )
-    process = subprocess.Popen(
+    process = newsletter_process(
         [
-            sys.executable,
-            "-m",
-            "newsletter",
             "--config",
             str(example),
             "preview",

@@ -12,7 +12,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ import pytest
 from conftest import SlowHandler, SmtpServer, run_cli, running_smtp
 from sqlalchemy import create_engine, text
 from test_schedule import current_feed
+from zygote import newsletter_process
 
 from newsletter.config import load_settings
 from newsletter.schedule import FileClock
@@ -126,11 +126,8 @@ class DaemonProcess:
     def __init__(self, config: Path) -> None:
         env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
         env.pop("NEWSLETTER_CONFIG", None)
-        self.proc = subprocess.Popen(
+        self.proc = newsletter_process(
             [
-                sys.executable,
-                "-m",
-                "newsletter",
                 "--config",
                 str(config),
                 "schedule",

@@ -10,7 +10,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,6 +19,7 @@ import test_deliver
 from conftest import run_cli
 from test_deliver import AS_OF, Peer, project
 from test_deliver_kill import wait_for
+from zygote import AnyProcess, newsletter_process
 
 from newsletter import store
 from newsletter.config import load_settings
@@ -40,11 +40,11 @@ def machines(example: Path, count: int) -> list[Path]:
     return folders
 
 
-def start_send(config: Path) -> subprocess.Popen[str]:
+def start_send(config: Path) -> AnyProcess:
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("NEWSLETTER_CONFIG", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "--config", str(config), "send", "--as-of", AS_OF],
+    return newsletter_process(
+        ["--config", str(config), "send", "--as-of", AS_OF],
         cwd=config.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

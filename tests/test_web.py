@@ -10,7 +10,6 @@ import base64
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import free_port
+from zygote import newsletter_process
 
 from newsletter import pipeline, store
 from newsletter.collect import as_of_moment
@@ -51,8 +51,8 @@ def serving(config: Path, port: int, secret: str | None = SECRET) -> Iterator[st
     if secret is None:
         del env["NEWSLETTER_SECRET"]
     log = (config.parent / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "--config", str(config), "serve", "--port", str(port)],
+    process = newsletter_process(
+        ["--config", str(config), "serve", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
