@@ -79,20 +79,6 @@ class Zygote:
         if ready.strip() != b"ready":
             raise RuntimeError(f"the zygote did not start: {ready!r}")
 
-    def spawn(
-        self,
-        args: Sequence[str],
-        *,
-        env: Mapping[str, str],
-        cwd: str | os.PathLike[str] | None,
-        stdin: Any,
-        stdout: Any,
-        stderr: Any,
-        text: bool,
-        start_new_session: bool,
-    ) -> Process:
-        return Process(self, args, env, cwd, stdin, stdout, stderr, text, start_new_session)
-
     def close(self) -> None:
         with contextlib.suppress(OSError):
             assert self.proc.stdin is not None
@@ -157,16 +143,7 @@ def newsletter_process(
             text=text,
             start_new_session=start_new_session,
         )
-    return zygote.spawn(
-        args,
-        env=full_env,
-        cwd=cwd,
-        stdin=stdin,
-        stdout=stdout,
-        stderr=stderr,
-        text=text,
-        start_new_session=start_new_session,
-    )
+    return Process(zygote, args, full_env, cwd, stdin, stdout, stderr, text, start_new_session)
 
 
 class Process:
