@@ -12,7 +12,10 @@ sink. Prints both rates, their ratio, our CPU per message while delivering (the 
 its workers: the whole command's CPU from getrusage of the reaped children, less what the command
 had used when its first child started), and the peak memory of the send (parent plus workers),
 sampled from /proc every 0.5 s (every 50 ms until the first child starts, reading one small file,
-to place that moment).
+to place that moment). Over SMTP the command prepares the issue, then replaces itself (exec, the same
+process id) with the lean image that delivers it, whose worker processes (one per core, each with
+several connections) are its children: "while delivering" is that image and its workers, "whole
+command" also the preparing image before it.
 
 With ``--database``, the ledger is on that PostgreSQL server, in a database made for the run and
 dropped after it; ``--senders K`` then runs K `send` processes at once, each from its own folder
