@@ -129,6 +129,11 @@ class Item:
 # What the editor may change in an item (draft edit): the rest is the feed's.
 EDITABLE = ("title", "summary", "image", "is_video")
 
+# Where images are shown, in CSS px: the email's width, the headline image across the column inside
+# it, a card's thumbnail on wide screens and on phones. The templates lay the email out with these
+# (render), and the images are cropped and scaled for them (sources.images).
+SLOTS = {"body": 600, "headline": 552, "card": 184, "card_phone": 112}
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:

@@ -16,7 +16,7 @@ from babel.dates import format_date
 
 from newsletter.config import Settings
 from newsletter.errors import RenderError
-from newsletter.models import Issue, Item, RenderedIssue
+from newsletter.models import SLOTS, Issue, Item, RenderedIssue
 from newsletter.render.html import inline_css, mjml_to_html
 from newsletter.render.templates import line_locator, render_template, template_environment
 from newsletter.render.theme import direction, theme_context
@@ -33,9 +33,6 @@ PREHEADER_PADDING = "\u00ad\ufeff" * 60
 # A card's summary is cut near this many characters (about three lines beside a thumbnail); the
 # headline keeps its whole summary.
 CARD_SUMMARY_CHARS = 200
-# Where images are shown, in CSS px: the email's width, the headline image across the column, a card's
-# thumbnail on wide screens and on phones. An image twice these widths stays sharp on 2x screens.
-SLOTS = {"body": 600, "headline": 552, "card": 184, "card_phone": 112}
 log = logging.getLogger(__name__)
 
 LABELS = {

@@ -39,6 +39,7 @@ from urllib.request import url2pathname
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from newsletter import models
 from newsletter.config import Settings
 from newsletter.errors import SourceError
 from newsletter.models import Issue, Item
@@ -60,11 +61,8 @@ FILE_NAME = re.compile(r"[0-9a-f]{24}-[a-z]+\.(?:jpg|png)")
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """Where an image is shown: its width in the email (CSS px) and its ratio (width / height).
-
-    The widths are the templates': the headline image spans the 552 px inside the 600 px body
-    (templates/partials/headline.mjml.j2), a card's thumbnail its 184 px column (card.mjml.j2).
-    """
+    """Where an image is shown: its width in the email (CSS px, the templates' ``models.SLOTS``)
+    and its ratio (width / height)."""
 
     name: str
     width: int
@@ -82,8 +80,8 @@ class Slot:
 
 # 1.91:1 for both: the Open Graph ratio most feeds' images are made in (often with text in them),
 # so the usual image loses nothing to the crop.
-HEADLINE = Slot("headline", 552, 1.91)
-CARD = Slot("card", 184, 1.91)
+HEADLINE = Slot("headline", models.SLOTS["headline"], 1.91)
+CARD = Slot("card", models.SLOTS["card"], 1.91)
 SLOTS = (HEADLINE, CARD)
 
 
