@@ -86,7 +86,8 @@ def send_command(
         finally:  # only when exec failed
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
 
-    lean = settings.delivery.transport == "smtp"  # forked workers: share as little as possible
+    # Forked workers share as little as possible; an embedded interpreter has no executable to exec.
+    lean = settings.delivery.transport == "smtp" and bool(sys.executable)
     before = {
         sig: signal.signal(sig, stop_after_the_message_in_flight) for sig in (signal.SIGTERM, signal.SIGINT)
     }
