@@ -8,13 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import RecordingHandler, running_smtp, use_smtp
+from conftest import RecordingHandler, SlowHandler, running_smtp, use_smtp
 
 from newsletter.compose import Composer
 from newsletter.config import load_settings
 from newsletter.deliver.workers import ForkedLanes
 from newsletter.models import DeliveryResult, DeliveryState, RenderedIssue
 from newsletter.transports import Transport
+from newsletter.transports.smtp import SmtpTransport
 
 AS_OF = "2023-11-17"
 
@@ -105,3 +106,42 @@ def test_a_lane_that_ends_is_replaced_and_its_message_is_deferred(example: Path)
         assert sorted((r[0], r[1]) for r in results) == [(3, "sent"), (4, "sent")]
     finally:
         lanes.close()
+
+
+def test_plain_smtp_lanes_share_one_thread_and_a_silent_server_is_a_timeout(example: Path) -> None:
+    """Two lanes over plain SMTP in one worker: one event loop (a single thread); a server that
+    stops answering defers each lane's message as a timeout, and the next ones go out."""
+    settings = load_settings(example)
+    rendered = RenderedIssue("Subject", "", "<p>hi @@name@@</p>", "hi @@name@@", "2023-W46")
+    handler = SlowHandler(delay=3.0)
+    with running_smtp(handler) as server:
+
+        def make() -> Transport:
+            return SmtpTransport(server.host, server.port, "none", timeout=0.3)
+
+        lanes = ForkedLanes(Composer(settings, rendered), make, "news@example.org", size=2, processes=1)
+        try:
+            (pid,) = lanes._pids
+            threads = [
+                line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if "Threads" in line
+            ]
+            assert threads == ["Threads:\t1"]
+
+            def run(jobs: list[tuple[int, str, str, str]]) -> dict[int, tuple[int, str, int, str]]:
+                for job in jobs:
+                    lanes.submit(job)
+                results: list[tuple[int, str, int, str]] = []
+                deadline = time.monotonic() + 30
+                while lanes.busy and time.monotonic() < deadline:
+                    results += lanes.collect(1.0)
+                return {r[0]: r for r in results}
+
+            stalled = run([(1, "a@example.org", "A", "{}"), (2, "b@example.org", "B", "{}")])
+            assert [stalled[i][1] for i in (1, 2)] == ["deferred", "deferred"]
+            assert all("no answer from the server within 0.3 s" in stalled[i][3] for i in (1, 2))
+            handler.delay = 0.0
+            sent = run([(3, "c@example.org", "C", "{}"), (4, "d@example.org", "D", "{}")])
+            assert [sent[i][1] for i in (3, 4)] == ["sent", "sent"]
+        finally:
+            lanes.close()
+    assert {"c@example.org", "d@example.org"} <= {r.recipients[0] for r in handler.received}

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
+import select
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from newsletter.compose import Composed
 from newsletter.errors import DeliveryError
+from newsletter.models import DeliveryResult
 from newsletter.transports.smtp import SmtpTransport, unsent
 
 pytestmark = pytest.mark.sqlite_only  # the SMTP transport alone; opens no database
@@ -125,12 +127,35 @@ def serve() -> Iterator:
         controller.stop()
 
 
-def test_plain_delivers_many_over_one_connection_with_dots_intact(serve) -> None:
+def events(transport: SmtpTransport, sender: str, recipient: str, data: bytes | Composed) -> DeliveryResult:
+    """What ``send`` does, the way a worker's event loop does it: ``begin``, then ``resume``
+    whenever the socket is ready, the timeout verdict when it stays silent too long."""
+    outcome = transport.begin(sender, recipient, data)
+    while not isinstance(outcome, DeliveryResult):
+        writing = [outcome] if transport.writing else []
+        readable, writable, _ = select.select([outcome], writing, [], transport.timeout)
+        if not (readable or writable):
+            return transport.timed_out()
+        result = transport.resume()
+        if result is not None:
+            return result
+    return outcome
+
+
+@pytest.fixture(params=["send", "events"])
+def send(request: pytest.FixtureRequest) -> Callable[..., DeliveryResult]:
+    """One transaction, blocking (``send``) or driven by readiness (``begin``/``resume``)."""
+    if request.param == "send":
+        return lambda transport, *args: transport.send(*args)
+    return events
+
+
+def test_plain_delivers_many_over_one_connection_with_dots_intact(serve, send) -> None:
     handler = Handler()
     transport = SmtpTransport("127.0.0.1", serve(handler), "none")
     transport.open()
     for i in range(5):
-        result = transport.send("news@example.org", f"r{i}@example.org", MESSAGE)
+        result = send(transport, "news@example.org", f"r{i}@example.org", MESSAGE)
         assert (result.state, result.code) == ("sent", 250)
     transport.close()
     assert handler.sessions == 1
@@ -147,7 +172,7 @@ def composed() -> Composed:
 
 
 @pytest.mark.parametrize("security", ["none", "tls"])
-def test_a_composed_message_arrives_as_its_pieces_joined(serve, certificate, security: str) -> None:
+def test_a_composed_message_arrives_as_its_pieces_joined(serve, certificate, security: str, send) -> None:
     """Plain: one sendmsg of the pieces; TLS: joined. Either way the server gets the message whole."""
     handler = Handler()
     kwargs = {"ssl_context": server_context(certificate)} if security == "tls" else {}
@@ -155,7 +180,7 @@ def test_a_composed_message_arrives_as_its_pieces_joined(serve, certificate, sec
     transport.open()
     message = composed()
     for i in range(2):
-        assert transport.send("news@example.org", f"r{i}@example.org", message).state == "sent"
+        assert send(transport, "news@example.org", f"r{i}@example.org", message).state == "sent"
     transport.close()
     assert [data for _, data in handler.received] == [bytes(message)] * 2
 
@@ -169,53 +194,53 @@ def test_after_a_partial_write_the_rest_goes_from_where_it_stopped() -> None:
     assert unsent(parts, 3)[0] is parts[2]  # whole buffers are passed on, not copied
 
 
-def test_multiline_replies_are_read_whole(serve) -> None:
+def test_multiline_replies_are_read_whole(serve, send) -> None:
     handler = Handler(data_answers=["452-4.2.2 mailbox full\r\n452-second line\r\n452 4.2.2 try later"])
     transport = SmtpTransport("127.0.0.1", serve(handler), "none")
     transport.open()
-    result = transport.send("news@example.org", "a@example.org", MESSAGE)
+    result = send(transport, "news@example.org", "a@example.org", MESSAGE)
     assert (result.state, result.code) == ("deferred", 452)
     assert result.reply == "4.2.2 mailbox full second line 4.2.2 try later"
-    assert transport.send("news@example.org", "a@example.org", MESSAGE).state == "sent"
+    assert send(transport, "news@example.org", "a@example.org", MESSAGE).state == "sent"
     assert handler.sessions == 1
     transport.close()
 
 
-def test_refused_recipient_is_failed_with_its_reply_then_rset_and_the_connection_goes_on(serve) -> None:
+def test_refused_recipient_is_failed_with_its_reply_then_rset_and_the_connection_goes_on(serve, send) -> None:
     handler = Handler(refuse={"gone@example.org": "550 5.1.1 <gone@example.org>: no such user"})
     transport = SmtpTransport("127.0.0.1", serve(handler), "none")
     transport.open()
-    result = transport.send("news@example.org", "gone@example.org", MESSAGE)
+    result = send(transport, "news@example.org", "gone@example.org", MESSAGE)
     assert (result.state, result.code) == ("failed", 550)
     assert "no such user" in result.reply
     assert "RSET" in handler.commands
-    assert transport.send("news@example.org", "ok@example.org", MESSAGE).state == "sent"
+    assert send(transport, "news@example.org", "ok@example.org", MESSAGE).state == "sent"
     assert handler.sessions == 1
     transport.close()
 
 
-def test_4xx_is_deferred_and_421_reconnects(serve) -> None:
+def test_4xx_is_deferred_and_421_reconnects(serve, send) -> None:
     handler = Handler(data_answers=["451 4.3.0 try later", "421 4.3.2 closing"])
     transport = SmtpTransport("127.0.0.1", serve(handler), "none")
     transport.open()
-    first = transport.send("news@example.org", "a@example.org", MESSAGE)
+    first = send(transport, "news@example.org", "a@example.org", MESSAGE)
     assert (first.state, first.code, first.reply) == ("deferred", 451, "4.3.0 try later")
-    second = transport.send("news@example.org", "a@example.org", MESSAGE)
+    second = send(transport, "news@example.org", "a@example.org", MESSAGE)
     assert (second.state, second.code) == ("deferred", 421)
-    assert transport.send("news@example.org", "a@example.org", MESSAGE).state == "sent"
+    assert send(transport, "news@example.org", "a@example.org", MESSAGE).state == "sent"
     assert handler.sessions == 2  # a new connection after the 421
     transport.close()
 
 
-def test_a_stalled_server_is_a_timeout_and_deferred(serve) -> None:
+def test_a_stalled_server_is_a_timeout_and_deferred(serve, send) -> None:
     handler = Handler(stall=3.0)
     transport = SmtpTransport("127.0.0.1", serve(handler), "none", timeout=0.3)
     transport.open()
-    result = transport.send("news@example.org", "a@example.org", MESSAGE)
+    result = send(transport, "news@example.org", "a@example.org", MESSAGE)
     assert result.state == "deferred"
     assert "no answer from the server within 0.3 s" in result.reply
     handler.stall = 0.0
-    assert transport.send("news@example.org", "a@example.org", MESSAGE).state == "sent"
+    assert send(transport, "news@example.org", "a@example.org", MESSAGE).state == "sent"
     transport.close()
 
 

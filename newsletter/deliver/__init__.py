@@ -17,7 +17,8 @@ sender that runs out of rows waits while others hold some, so it takes over a de
 
 An unsubscribe recorded during the send takes effect for the rows not yet handed out: each batch
 is claimed with the subscribers' status, and the rows waiting in memory are checked again whenever
-the list changed since the last message was handed out (SQLite's data_version; on PostgreSQL a
+the list changed since the last round of hand-outs (SQLite's data_version, read once a round: the
+lanes whose verdicts were committed together get their next rows together; on PostgreSQL a
 trigger's notification, heard with the commit of each group of verdicts).
 """
 
@@ -195,15 +196,18 @@ class _Run:
 
     def dispatch(self) -> float:
         """Hand waiting rows to idle lanes; return how long the rate limit asks to wait (0.0: no wait)."""
+        if not (self.waiting and self.lanes.idle()):
+            return 0.0
+        # Once per hand-out round, not per message: the lanes idle now got their verdicts committed
+        # together, and what other connections wrote before this round is seen before any of them
+        # gets a row.
+        if self.ledger.others_wrote():
+            self.recheck()
         while self.waiting and self.lanes.idle() and not self.stopped():
             now = time.time()
             delay = self.rate.delay(now)
             if delay > 0:
                 return delay
-            if self.ledger.others_wrote():
-                self.recheck()
-                if not self.waiting:
-                    break
             row = self.waiting.popleft()
             self.lanes.submit((row.id, row.email, row.name, row.fields))
             self.in_flight[row.id] = row

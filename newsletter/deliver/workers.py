@@ -9,11 +9,14 @@ message per connection has been sent without its result in the ledger. That is t
 duplicates after a kill: at most ``connections`` messages, each with the same Message-ID as the
 first time.
 
-A worker process holds several lanes, one thread each, as many processes as the machine has cores
-(no more than lanes): a lane spends most of its time waiting for the server, with the GIL released,
-and a forked Python process copies 5-6 MB of the parent's pages that it touches (reference counts,
-pymalloc pools) whatever it does. Eight processes for eight connections cost 45 MB of the send's
-memory; two processes of four threads, 12 MB, at the same rate on two cores (bench/send.py).
+A worker process holds several lanes, as many processes as the machine has cores (no more than
+lanes): a lane spends most of its time waiting for the server, and a forked Python process copies
+5-6 MB of the parent's pages that it touches (reference counts, pymalloc pools) whatever it does.
+Eight processes for eight connections cost 45 MB of the send's memory; two processes of four
+lanes, 12 MB, at the same rate on two cores (bench/send.py). Over plain SMTP a worker serves its
+lanes from one event loop (epoll: the parent's jobs and the servers' replies, as many as are ready
+per wakeup; the transaction is the transport's ``begin``/``resume``); over TLS, or with any other
+transport, each lane has a thread of its own, blocking on its connection.
 
 A worker keeps nothing of the parent but its lanes' sockets: every other inherited descriptor is
 closed, so the database's send lock dies with the parent, and the kernel kills the worker when the
@@ -37,6 +40,7 @@ import select
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -268,10 +272,15 @@ def _detach(keep: list[int], parent: int) -> None:
 
 
 def _serve_lanes(conns: list[Channel], lanes: ForkedLanes) -> None:
-    """Each lane in a thread of its own; return when every one ended."""
+    """The process's lanes: one event loop when every transport can run its transactions without
+    blocking (plain SMTP), else a thread each; return when every one ended."""
+    transports = [lanes.make_transport() for _ in conns]
+    if all(getattr(t, "evented", False) for t in transports):
+        _EventLoop(conns, transports, lanes.composer, lanes.sender).run()
+        return
     threads = [
-        threading.Thread(target=_serve, args=(conn, lanes.composer, lanes.make_transport, lanes.sender))
-        for conn in conns
+        threading.Thread(target=_serve, args=(conn, lanes.composer, transport, lanes.sender))
+        for conn, transport in zip(conns, transports, strict=True)
     ]
     for thread in threads:
         thread.start()
@@ -279,11 +288,10 @@ def _serve_lanes(conns: list[Channel], lanes: ForkedLanes) -> None:
         thread.join()
 
 
-def _serve(conn: Channel, composer: Composer, make_transport: Callable[[], Transport], sender: str) -> None:
+def _serve(conn: Channel, composer: Composer, transport: Transport, sender: str) -> None:
     """One lane: jobs in, verdicts out, over one connection; the lane's socket closes when it ends
     (also on a bug), which the parent sees."""
     try:
-        transport = make_transport()
         try:
             while True:
                 try:
@@ -297,3 +305,161 @@ def _serve(conn: Channel, composer: Composer, make_transport: Callable[[], Trans
             transport.close()
     finally:
         conn.close()
+
+
+class _Lane:
+    """One lane in an event loop: its channel to the parent, its transport, the job in flight."""
+
+    __slots__ = ("conn", "deadline", "job", "sock", "transport", "writing")
+
+    def __init__(self, conn: Channel, transport: Any) -> None:
+        self.conn, self.transport = conn, transport
+        self.job: Job | None = None
+        self.sock: socket.socket | None = None  # the connection's socket, as registered
+        self.writing = False  # registered for writability too
+        self.deadline = 0.0
+
+
+class _EventLoop:
+    """A worker's lanes served by one thread: the parent's jobs and the servers' replies as they
+    come, several per wakeup (epoll).
+
+    A thread per lane cost about three context switches a message (the job, the replies to
+    MAIL/RCPT/DATA, the reply to the data), measured as 42% of the workers' time in the kernel.
+    The transaction is the transport's state machine (``begin``/``resume``); a lane waiting for
+    its server longer than the transport's timeout gets the timeout verdict and loses its
+    connection. Connecting (and reconnecting after a drop) blocks the loop: that is local plain
+    SMTP here, TLS connections keep a thread each."""
+
+    def __init__(self, conns: list[Channel], transports: list[Any], composer: Composer, sender: str) -> None:
+        self.composer, self.sender = composer, sender
+        self.epoll = select.epoll()
+        self.lanes: dict[int, _Lane] = {}  # by descriptor: the channels' and the connections'
+        self.live = 0
+        self.verdicts: list[tuple[_Lane, Result]] = []  # decided in this round, not sent yet
+        for conn, transport in zip(conns, transports, strict=True):
+            lane = _Lane(conn, transport)
+            self.lanes[conn.fileno()] = lane
+            self.epoll.register(conn.fileno(), select.EPOLLIN)
+            self.live += 1
+
+    def run(self) -> None:
+        try:
+            while self.live:
+                waiting = [lane.deadline for lane in self.lanes.values() if lane.job is not None]
+                timeout = max(0.0, min(waiting) - time.monotonic()) if waiting else -1
+                for fd, _events in self.epoll.poll(timeout):
+                    lane = self.lanes.get(fd)
+                    if lane is None or lane.conn.sock.fileno() == -1:
+                        continue  # its lane ended earlier in this round
+                    if fd == lane.conn.fileno():
+                        self.job(lane)
+                    elif lane.job is not None and lane.sock is not None and fd == lane.sock.fileno():
+                        self.resume(lane)
+                if waiting:
+                    now = time.monotonic()
+                    for lane in list(self.lanes.values()):
+                        if lane.job is not None and lane.deadline <= now:
+                            self.finish(lane, lane.transport.timed_out())
+                self.tell()
+        finally:
+            for lane in set(self.lanes.values()):
+                self.end(lane)
+            self.epoll.close()
+
+    def job(self, lane: _Lane) -> None:
+        try:
+            job = lane.conn.recv()
+        except (EOFError, OSError):
+            job = None
+        if job is None:
+            self.end(lane)
+            return
+        lane.job = job
+        row_id, email, name, fields = job
+        try:
+            data = self.composer.message(Subscriber(email, name, json.loads(fields or "{}")))
+            outcome = lane.transport.begin(self.composer.envelope_sender(row_id, self.sender), email, data)
+        except Exception as exc:  # a bug must not lose the row: it is retried, and errors in a row pause
+            self.forget(lane)
+            lane.transport.cancel()
+            outcome = DeliveryResult(DeliveryState.DEFERRED, 0, f"internal error: {exc!r}")
+        except BaseException:
+            self.end(lane)  # as a lane's thread ending: the parent replaces the lane
+            return
+        if isinstance(outcome, DeliveryResult):
+            self.finish(lane, outcome)
+            return
+        if outcome is not lane.sock:  # a new connection
+            self.forget(lane)
+            lane.sock = outcome
+            self.lanes[outcome.fileno()] = lane
+            self.epoll.register(outcome.fileno(), select.EPOLLIN)
+        self.watch(lane)
+
+    def resume(self, lane: _Lane) -> None:
+        try:
+            result = lane.transport.resume()
+        except Exception as exc:
+            lane.transport.cancel()
+            result = DeliveryResult(DeliveryState.DEFERRED, 0, f"internal error: {exc!r}")
+        if result is None:
+            self.watch(lane)
+        else:
+            self.finish(lane, result)
+
+    def watch(self, lane: _Lane) -> None:
+        """Wait for the lane's server: for writability too while the data is not all out."""
+        assert lane.sock is not None
+        lane.deadline = time.monotonic() + lane.transport.timeout
+        writing = lane.transport.writing
+        if writing != lane.writing:
+            lane.writing = writing
+            self.epoll.modify(lane.sock.fileno(), select.EPOLLIN | (select.EPOLLOUT if writing else 0))
+
+    def finish(self, lane: _Lane, result: DeliveryResult) -> None:
+        """The verdict for the parent (at the end of the round); the lane waits for its next job."""
+        job, lane.job = lane.job, None
+        assert job is not None
+        if lane.sock is not None and lane.sock.fileno() == -1:  # the transport dropped the connection
+            self.forget(lane)
+        self.verdicts.append((lane, (job[0], str(result.state), result.code, result.reply[:2000])))
+
+    def tell(self) -> None:
+        """The verdicts of a round to the parent, together: it wakes once for them and commits
+        them as one group, rather than waking for the first while the others are on their way."""
+        verdicts, self.verdicts = self.verdicts, []
+        for lane, verdict in verdicts:
+            try:
+                lane.conn.send(verdict)
+            except OSError:
+                self.end(lane)
+
+    def forget(self, lane: _Lane) -> None:
+        """Stop watching the lane's connection (closed descriptors left epoll by themselves)."""
+        sock, lane.sock, lane.writing = lane.sock, None, False
+        if sock is None:
+            return
+        fd = sock.fileno()
+        if fd != -1:
+            self.epoll.unregister(fd)
+        for key in [k for k, v in self.lanes.items() if v is lane and k != lane.conn.fileno()]:
+            del self.lanes[key]
+
+    def end(self, lane: _Lane) -> None:
+        """The lane ends: its connection closes (said goodbye to unless a transaction is in
+        flight), then its channel, which the parent sees."""
+        if lane.conn.sock.fileno() == -1:
+            return
+        self.live -= 1
+        self.forget(lane)
+        with contextlib.suppress(Exception):
+            if lane.job is not None:
+                lane.transport.cancel()
+            else:
+                lane.transport.close()
+        lane.job = None
+        fd = lane.conn.fileno()
+        self.epoll.unregister(fd)
+        del self.lanes[fd]
+        lane.conn.close()

@@ -39,6 +39,7 @@ _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 _DOT_LINE = re.compile(rb"\n\.")
 _MAX_LINE = 8192  # as smtplib: a longer reply line is a broken server
 _END_OF_DATA = b".\r\n"
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 1024  # buffers per sendmsg
 
 
 class _Timeout(Exception):
@@ -91,6 +92,12 @@ class SmtpTransport:
         self._pipelining = False
         self._size = False
         self._utf8 = False
+        # the transaction ``begin`` started: replies awaited (3, 1, or 0: none in flight), the
+        # bytes the socket has not taken yet, the data to write after the 354
+        self._nonblocking = False
+        self._stage = 0
+        self._out: list[bytes | memoryview] = []
+        self._data: bytes | Composed = b""
 
     # --- the connection ---------------------------------------------------------------------
 
@@ -185,7 +192,10 @@ class SmtpTransport:
         return smtp
 
     def close(self) -> None:
+        if self._stage:  # a transaction in flight: nothing to say goodbye in
+            self._drop()
         if self._sock is not None:
+            self._blocking()
             with contextlib.suppress(OSError, _Timeout, ValueError):
                 self._command(b"QUIT\r\n")
         self._drop()
@@ -195,6 +205,7 @@ class SmtpTransport:
             with contextlib.suppress(OSError):
                 self._smtp.close()
         self._smtp, self._sock, self._buffer = None, None, b""
+        self._nonblocking, self._stage, self._out, self._data = False, 0, [], b""
 
     def _reset(self) -> None:
         try:
@@ -220,11 +231,11 @@ class SmtpTransport:
             self._write(b"".join(parts))
             return
         try:
-            sent = sock.sendmsg(parts)
+            sent = sock.sendmsg(parts[:_IOV_MAX])  # more buffers than that: EMSGSIZE
             total = sum(map(len, parts))
             while sent < total:  # a partial write: what is left, from where it stopped
                 parts, total = unsent(parts, sent), total - sent
-                sent = sock.sendmsg(parts)
+                sent = sock.sendmsg(parts[:_IOV_MAX])
         except BlockingIOError:
             raise _Timeout from None
 
@@ -235,28 +246,19 @@ class SmtpTransport:
         sock = self._sock
         assert sock is not None
         replies: list[tuple[int, bytes]] = []
-        buffer, start, lines = self._buffer, 0, []
-        while len(replies) < count:
-            end = buffer.find(b"\r\n", start)
-            if end < 0:
-                if len(buffer) - start > _MAX_LINE:
-                    raise ValueError("a reply line over 8 KB")
-                try:
-                    chunk = sock.recv(65536)
-                except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                    raise _Timeout from None
-                if not chunk:
-                    raise ConnectionResetError("the server closed the connection")
-                buffer, start = buffer[start:] + chunk, 0
-                continue
-            line, start = buffer[start:end], end + 2
-            lines.append(line[4:].strip())
-            if line[3:4] != b"-":  # the last line of the reply
-                code = int(line[:3]) if line[:3].isdigit() else -1
-                replies.append((code, b"\n".join(lines)))
-                lines = []
-        self._buffer = buffer[start:]
-        return replies
+        while True:
+            got, used = _parse(self._buffer, count - len(replies))
+            replies += got
+            self._buffer = self._buffer[used:]
+            if len(replies) == count:
+                return replies
+            try:
+                chunk = sock.recv(65536)
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                raise _Timeout from None
+            if not chunk:
+                raise ConnectionResetError("the server closed the connection")
+            self._buffer += chunk
 
     def _command(self, line: bytes) -> tuple[int, bytes]:
         self._write(line)
@@ -270,31 +272,33 @@ class SmtpTransport:
                 self.open()
             except DeliveryError as exc:
                 return DeliveryResult(DeliveryState.DEFERRED, 0, exc.message)
+        self._blocking()
         try:
             return self._transaction(sender, recipient, data)
-        except ValueError as exc:  # a malformed reply
-            self._drop()
+        except (ValueError, _Timeout, TimeoutError, OSError) as exc:
+            return self._lost(exc)
+
+    def _lost(self, exc: BaseException) -> DeliveryResult:
+        """The verdict when the transaction broke off with ``exc``; the connection is dropped."""
+        self._drop()
+        if isinstance(exc, ValueError):  # a malformed reply
             return _classify(-1, str(exc))
-        except (_Timeout, TimeoutError):
-            self._drop()
-            return DeliveryResult(
-                DeliveryState.DEFERRED, 0, f"no answer from the server within {self.timeout:g} s"
-            )
-        except OSError as exc:  # resets, a closed connection, TLS errors
-            self._drop()
-            return DeliveryResult(
-                DeliveryState.DEFERRED, 0, f"connection lost: {exc or exc.__class__.__name__}"
-            )
+        if isinstance(exc, (_Timeout, TimeoutError)):
+            return self.timed_out()
+        # resets, a closed connection, TLS errors
+        return DeliveryResult(DeliveryState.DEFERRED, 0, f"connection lost: {exc or exc.__class__.__name__}")
+
+    def timed_out(self) -> DeliveryResult:
+        """The verdict when the server did not answer in time; the connection is dropped."""
+        self._drop()
+        return DeliveryResult(
+            DeliveryState.DEFERRED, 0, f"no answer from the server within {self.timeout:g} s"
+        )
 
     def _transaction(self, sender: str, recipient: str, data: bytes | Composed) -> DeliveryResult:
-        options = f" SIZE={len(data)}" if self._size else ""
-        if not (sender + recipient).isascii():
-            if not self._utf8:
-                return DeliveryResult(
-                    DeliveryState.FAILED, 553, "the address is not ASCII and the server lacks SMTPUTF8"
-                )
-            options += " SMTPUTF8"
-        commands = [f"MAIL FROM:<{sender}>{options}\r\n", f"RCPT TO:<{recipient}>\r\n", "DATA\r\n"]
+        commands = self._commands(sender, recipient, data)
+        if isinstance(commands, DeliveryResult):
+            return commands
         replies: list[tuple[int, bytes]] = []
         if self._pipelining:
             self._write("".join(commands).encode())
@@ -304,24 +308,170 @@ class SmtpTransport:
                 replies.append(self._command(command.encode()))
                 if replies[-1][0] not in (expected, 251):
                     break
-        refusal = _refusal(replies)
-        if refusal is not None:
-            if len(replies) == 3 and replies[2][0] == 354:
-                # the server wants data we will not send: an empty message, then RSET
-                self._command(_END_OF_DATA)
-            self._drop() if refusal[0] == 421 else self._reset()
-            return _classify(*refusal)
+        refused = self._refused(replies)
+        if refused is not None:
+            return refused
         if isinstance(data, Composed):
             self._write_parts([*data.parts, _END_OF_DATA])
         else:
             self._write(_stuffed(data))
-        code, reply = self._replies(1)[0]
+        return self._accepted(*self._replies(1)[0])
+
+    def _commands(self, sender: str, recipient: str, data: bytes | Composed) -> list[str] | DeliveryResult:
+        options = f" SIZE={len(data)}" if self._size else ""
+        if not (sender + recipient).isascii():
+            if not self._utf8:
+                return DeliveryResult(
+                    DeliveryState.FAILED, 553, "the address is not ASCII and the server lacks SMTPUTF8"
+                )
+            options += " SMTPUTF8"
+        return [f"MAIL FROM:<{sender}>{options}\r\n", f"RCPT TO:<{recipient}>\r\n", "DATA\r\n"]
+
+    def _refused(self, replies: list[tuple[int, bytes]]) -> DeliveryResult | None:
+        """The verdict when the replies to MAIL, RCPT and DATA refuse the transaction (the
+        connection then reset, or dropped after a 421); None when the data may go."""
+        refusal = _refusal(replies)
+        if refusal is None:
+            return None
+        if len(replies) == 3 and replies[2][0] == 354:
+            # the server wants data we will not send: an empty message, then RSET
+            self._command(_END_OF_DATA)
+        self._drop() if refusal[0] == 421 else self._reset()
+        return _classify(*refusal)
+
+    def _accepted(self, code: int, reply: bytes) -> DeliveryResult:
+        """The verdict on the reply to the data."""
         if code == 421:
             self._drop()
         return _classify(code, reply)
 
+    # --- one message, driven by an event loop (deliver/workers.py) ------------------------------
+
+    @property
+    def evented(self) -> bool:
+        """Whether ``begin`` and ``resume`` run a transaction without blocking: plain connections.
+        Over TLS they fall back to ``send`` (SSL sockets need their own non-blocking dance)."""
+        return self.security == "none"
+
+    def begin(self, sender: str, recipient: str, data: bytes | Composed) -> DeliveryResult | socket.socket:
+        """Start a transaction: its verdict when it is already decided (refused, no connection, or
+        sent the blocking way: over TLS, or without PIPELINING), else the non-blocking socket
+        whose readiness to pass to ``resume`` (to write too while ``writing``).
+
+        MAIL, RCPT and DATA go in one write; after their three replies, the data in one sendmsg
+        (or what of it the socket takes, the rest when it is writable); then the last reply.
+        Opening a connection blocks."""
+        if self._sock is None:
+            try:
+                self.open()
+            except DeliveryError as exc:
+                return DeliveryResult(DeliveryState.DEFERRED, 0, exc.message)
+        sock = self._sock
+        assert sock is not None
+        if isinstance(sock, ssl.SSLSocket) or not self._pipelining:
+            return self.send(sender, recipient, data)
+        commands = self._commands(sender, recipient, data)
+        if isinstance(commands, DeliveryResult):
+            return commands
+        if not self._nonblocking:
+            sock.setblocking(False)
+            self._nonblocking = True
+        self._data = data
+        self._stage = 3  # replies awaited: MAIL, RCPT, DATA
+        self._out = ["".join(commands).encode()]
+        try:
+            self._flush()
+        except OSError as exc:
+            self._stage = 0
+            return self._lost(exc)
+        return sock
+
+    @property
+    def writing(self) -> bool:
+        """Whether the transaction has bytes the socket did not take yet."""
+        return bool(self._out)
+
+    def resume(self) -> DeliveryResult | None:
+        """Go on with the transaction ``begin`` started, its socket being ready: its verdict, or
+        None while it waits for the server."""
+        try:
+            if self._out and not self._flush():
+                return None
+            replies, used = _parse(self._buffer, self._stage)
+            if len(replies) < self._stage:
+                try:
+                    chunk = self._sock.recv(65536)  # type: ignore[union-attr]
+                except BlockingIOError:
+                    return None
+                if not chunk:
+                    raise ConnectionResetError("the server closed the connection")
+                self._buffer += chunk
+                replies, used = _parse(self._buffer, self._stage)
+                if len(replies) < self._stage:
+                    return None
+            self._buffer = self._buffer[used:]
+            if self._stage == 3:
+                if _refusal(replies) is not None:  # rare: the blocking way, as send does it
+                    self._stage = 0
+                    self._blocking()
+                    return self._refused(replies)
+                data, self._data = self._data, b""
+                self._stage = 1
+                self._out = [*data.parts, _END_OF_DATA] if isinstance(data, Composed) else [_stuffed(data)]
+                self._flush()
+                return None
+            self._stage = 0
+            return self._accepted(*replies[0])
+        except (ValueError, _Timeout, TimeoutError, OSError) as exc:
+            self._stage = 0
+            return self._lost(exc)
+
+    def _flush(self) -> bool:
+        """Write what is pending of the transaction without blocking; whether all of it went."""
+        sock = self._sock
+        assert sock is not None
+        parts = self._out
+        try:
+            sent = sock.sendmsg(parts[:_IOV_MAX])  # more buffers than that: EMSGSIZE
+        except BlockingIOError:
+            return False
+        total = sum(map(len, parts))
+        self._out = unsent(parts, sent) if sent < total else []
+        return not self._out
+
+    def _blocking(self) -> None:
+        """The socket back to blocking (with the kernel's timeouts), for the rare exchanges."""
+        if self._nonblocking and self._sock is not None:
+            self._sock.setblocking(True)
+        self._nonblocking = False
+
+    def cancel(self) -> None:
+        """Give up the transaction in flight and its connection (the worker is told to stop)."""
+        self._stage, self._out, self._data = 0, [], b""
+        self._drop()
+
     def __repr__(self) -> str:
         return f"SmtpTransport({self.host}:{self.port}, {self.security})"
+
+
+def _parse(buffer: bytes, count: int) -> tuple[list[tuple[int, bytes]], int]:
+    """Up to ``count`` complete replies at the start of ``buffer`` (code, lines joined by newlines;
+    a malformed code is -1) and how many bytes they took. ValueError: a line over 8 KB."""
+    replies: list[tuple[int, bytes]] = []
+    start = used = 0
+    lines: list[bytes] = []
+    while len(replies) < count:
+        end = buffer.find(b"\r\n", start)
+        if end < 0:
+            if len(buffer) - start > _MAX_LINE:
+                raise ValueError("a reply line over 8 KB")
+            break
+        line, start = buffer[start:end], end + 2
+        lines.append(line[4:].strip())
+        if line[3:4] != b"-":  # the last line of the reply
+            replies.append((int(line[:3]) if line[:3].isdigit() else -1, b"\n".join(lines)))
+            lines, used = [], start
+    return replies, used
 
 
 def _refusal(replies: list[tuple[int, bytes]]) -> tuple[int, bytes] | None:
