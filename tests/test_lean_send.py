@@ -6,9 +6,11 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import RecordingHandler, SlowHandler, running_smtp, use_smtp
+from aiosmtpd.controller import Controller
+from conftest import RecordingHandler, SlowHandler, free_port, running_smtp, use_smtp
 
 from newsletter.compose import Composer
 from newsletter.config import load_settings
@@ -108,12 +110,32 @@ def test_a_lane_that_ends_is_replaced_and_its_message_is_deferred(example: Path)
         lanes.close()
 
 
+class Pipelining:
+    """Says PIPELINING in its EHLO reply (aiosmtpd reads pipelined commands in order, it just does
+    not say so): lanes then run their transactions in the worker's event loop."""
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        session.host_name = hostname
+        responses.insert(-1, "250-PIPELINING")
+        return responses
+
+
+@dataclass
+class PipeliningSlowHandler(Pipelining, SlowHandler):
+    pass
+
+
+@dataclass
+class PipeliningHandler(Pipelining, RecordingHandler):
+    pass
+
+
 def test_plain_smtp_lanes_share_one_thread_and_a_silent_server_is_a_timeout(example: Path) -> None:
     """Two lanes over plain SMTP in one worker: one event loop (a single thread); a server that
     stops answering defers each lane's message as a timeout, and the next ones go out."""
     settings = load_settings(example)
     rendered = RenderedIssue("Subject", "", "<p>hi @@name@@</p>", "hi @@name@@", "2023-W46")
-    handler = SlowHandler(delay=3.0)
+    handler = PipeliningSlowHandler(delay=3.0)
     with running_smtp(handler) as server:
 
         def make() -> Transport:
@@ -145,3 +167,48 @@ def test_plain_smtp_lanes_share_one_thread_and_a_silent_server_is_a_timeout(exam
         finally:
             lanes.close()
     assert {"c@example.org", "d@example.org"} <= {r.recipients[0] for r in handler.received}
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def test_a_connection_the_server_closes_between_messages_is_replaced_without_spinning(example: Path) -> None:
+    """The server hangs up on an idle lane (its idle timeout): the worker stops watching that
+    connection, rather than waking for it until the next job, and opens a new one for the next."""
+    settings = load_settings(example)
+    rendered = RenderedIssue("Subject", "", "<p>hi @@name@@</p>", "hi @@name@@", "2023-W46")
+    handler = PipeliningHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, timeout=0.3)
+    controller.start()
+    try:
+        lanes = ForkedLanes(
+            Composer(settings, rendered),
+            lambda: SmtpTransport("127.0.0.1", port, "none"),
+            "news@example.org",
+            size=1,
+            processes=1,
+        )
+        try:
+            (pid,) = lanes._pids
+
+            def send(job: tuple[int, str, str, str]) -> tuple[int, str, int, str]:
+                lanes.submit(job)
+                results: list[tuple[int, str, int, str]] = []
+                while not results:
+                    results = lanes.collect(5.0)
+                return results[0]
+
+            assert send((1, "a@example.org", "A", "{}"))[1] == "sent"
+            before = cpu_ticks(pid)
+            time.sleep(2.0)  # the server's idle timeout (0.3 s) ends the connection meanwhile
+            assert cpu_ticks(pid) - before < 20  # a busy loop over 2 s would use far more
+            second = send((2, "b@example.org", "B", "{}"))
+            assert second[1] == "sent", second
+        finally:
+            lanes.close()
+    finally:
+        controller.stop()
+    assert [r.recipients[0] for r in handler.received] == ["a@example.org", "b@example.org"]

@@ -7,6 +7,7 @@ import asyncio
 import datetime
 import ipaddress
 import select
+import socket
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class Handler:
     refuse: dict[str, str] = field(default_factory=dict)
     data_answers: list[str] = field(default_factory=list)
     stall: float = 0.0
+    pipelining: bool = True
     received: list[tuple[str, bytes]] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     sessions: int = 0
@@ -85,6 +87,8 @@ class Handler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
         self.sessions += 1
         session.host_name = hostname
+        if self.pipelining:  # aiosmtpd reads pipelined commands in order; it just does not say so
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_RSET(self, server, session, envelope):  # noqa: N802
@@ -130,7 +134,11 @@ def serve() -> Iterator:
 def events(transport: SmtpTransport, sender: str, recipient: str, data: bytes | Composed) -> DeliveryResult:
     """What ``send`` does, the way a worker's event loop does it: ``begin``, then ``resume``
     whenever the socket is ready, the timeout verdict when it stays silent too long."""
-    outcome = transport.begin(sender, recipient, data)
+    return finish(transport, transport.begin(sender, recipient, data))
+
+
+def finish(transport: SmtpTransport, outcome: DeliveryResult | socket.socket) -> DeliveryResult:
+    """The verdict on the transaction ``begin`` started with ``outcome``."""
     while not isinstance(outcome, DeliveryResult):
         writing = [outcome] if transport.writing else []
         readable, writable, _ = select.select([outcome], writing, [], transport.timeout)
@@ -150,8 +158,21 @@ def send(request: pytest.FixtureRequest) -> Callable[..., DeliveryResult]:
     return events
 
 
-def test_plain_delivers_many_over_one_connection_with_dots_intact(serve, send) -> None:
-    handler = Handler()
+def test_begin_waits_on_the_socket_where_the_server_pipelines_and_sends_at_once_elsewhere(serve) -> None:
+    for pipelining in (True, False):
+        transport = SmtpTransport("127.0.0.1", serve(Handler(pipelining=pipelining)), "none")
+        outcome = transport.begin("news@example.org", "a@example.org", MESSAGE)
+        if pipelining:
+            assert isinstance(outcome, socket.socket)
+        else:
+            assert isinstance(outcome, DeliveryResult)
+        assert finish(transport, outcome).state == "sent"
+        transport.close()
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_plain_delivers_many_over_one_connection_with_dots_intact(serve, send, pipelining: bool) -> None:
+    handler = Handler(pipelining=pipelining)
     transport = SmtpTransport("127.0.0.1", serve(handler), "none")
     transport.open()
     for i in range(5):

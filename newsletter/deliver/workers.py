@@ -354,8 +354,12 @@ class _EventLoop:
                         continue  # its lane ended earlier in this round
                     if fd == lane.conn.fileno():
                         self.job(lane)
-                    elif lane.job is not None and lane.sock is not None and fd == lane.sock.fileno():
-                        self.resume(lane)
+                    elif lane.sock is not None and fd == lane.sock.fileno():
+                        if lane.job is not None:
+                            self.resume(lane)
+                        else:  # the server hung up (or spoke) between messages: reconnect for the next
+                            self.forget(lane)  # else its readiness would wake the loop again and again
+                            lane.transport.cancel()
                 if waiting:
                     now = time.monotonic()
                     for lane in list(self.lanes.values()):
