@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 import click
-from rich.markup import escape  # messages name keys like [schedule] when
 
 from newsletter import __version__
 from newsletter.errors import NewsletterError
@@ -161,7 +160,7 @@ class NewsletterGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import SQLAlchemyError
 
-        from newsletter.cli.common import err_console
+        from newsletter.cli.common import print_error
         from newsletter.store.database import dispose_all, explain
 
         try:
@@ -170,9 +169,7 @@ class NewsletterGroup(click.Group):
             except SQLAlchemyError as exc:  # locked, read-only, full, a server gone: one line, no traceback
                 raise explain(exc, _database_url(ctx)) from exc
         except NewsletterError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True)
-            if exc.hint:
-                err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
+            print_error(exc)
             ctx.exit(1)
         finally:
             dispose_all()

@@ -19,8 +19,8 @@ from rich.markup import escape
 from sqlalchemy import Engine
 
 from newsletter import store
-from newsletter.collect import as_of_moment
 from newsletter.config import Settings, load_settings
+from newsletter.errors import NewsletterError
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -48,8 +48,19 @@ def as_of_option(func):  # type: ignore[no-untyped-def]
 
 
 def moment(settings: Settings, as_of: datetime | None) -> datetime:
+    # Imported here: collect loads the feeds' stack (httpx, feedparser), which `send`'s lean
+    # delivery image, importing this module, must not carry.
+    from newsletter.collect import as_of_moment
+
     day: date | None = as_of.date() if as_of else None
     return as_of_moment(day, settings.zone)
+
+
+def print_error(exc: NewsletterError) -> None:
+    """An error as every command shows it: one line, and its hint."""
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True)
+    if exc.hint:
+        err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
 
 
 def warn(lines: list[str]) -> None:

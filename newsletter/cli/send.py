@@ -16,24 +16,16 @@ import threading
 from datetime import datetime
 
 import click
-from rich.console import Console
 
+from newsletter.cli.common import as_of_option, console, err_console, print_error, warn
 from newsletter.cli.progress import SendProgress
 from newsletter.deliver import DeliverySummary
 from newsletter.deliver.handoff import DeliveryJob, write_job
 from newsletter.models import DeliveryState, IssueState, RunOutcome
 
 
-# cli.common's --as-of, written out: importing cli.common loads the feeds' stack (httpx, feedparser),
-# which the lean delivery image that imports this module must not carry.
 @click.command("send")
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Build the period that ends on this date (YYYY-MM-DD); default: now.",
-)
+@as_of_option
 @click.option(
     "--dry-run", is_flag=True, help="Do everything but talk to the mail server; say what would be sent."
 )
@@ -55,7 +47,7 @@ def send_command(
 
     On PostgreSQL, run it on several machines at once to share the sending.
     """
-    from newsletter.cli.common import console, moment, open_store, settings_from
+    from newsletter.cli.common import moment, open_store, settings_from
     from newsletter.config import config_path
     from newsletter.pipeline import send
 
@@ -122,11 +114,7 @@ def _report(
     progress: SendProgress, warnings: list[str], message: str, state: RunOutcome, caught: list[int]
 ) -> int:
     """Print how the send went; return the exit code."""
-    from rich.markup import escape
-
-    console, err_console = Console(highlight=False), Console(stderr=True, highlight=False)
-    for line in warnings:  # data (it may name a [section] of the config): never read as markup
-        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
+    warn(warnings)
     if progress.done:
         console.print(progress.summary())
     console.print(message, markup=False)  # data: may name a [section]
@@ -164,7 +152,7 @@ def handed_off() -> None:
     if job.stopped_by:
         caught.append(job.stopped_by)
         stop.set()
-    progress = SendProgress(Console(highlight=False), live=sys.stdout.isatty())
+    progress = SendProgress(console, live=sys.stdout.isatty())
     settings = None
     try:
         settings = load_settings(config)
@@ -174,10 +162,9 @@ def handed_off() -> None:
                 settings, engine, job, observer=progress.observe, stop=stop, on_total=progress.set_total
             )
     except KeyboardInterrupt:  # a second Ctrl-C: stop now (the ledger resumes it), as click says it
-        Console(stderr=True, highlight=False).print("Aborted!", markup=False)
+        err_console.print("Aborted!", markup=False)
         raise SystemExit(1) from None
     except Exception as exc:
-        from rich.markup import escape
         from sqlalchemy.exc import SQLAlchemyError
 
         from newsletter.store.database import explain
@@ -187,10 +174,7 @@ def handed_off() -> None:
             exc = explain(exc, url)
         if not isinstance(exc, NewsletterError):
             raise
-        err_console = Console(stderr=True, highlight=False)
-        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True)
-        if exc.hint:
-            err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
+        print_error(exc)
         raise SystemExit(1) from None
     finally:
         store.database.dispose_all()
