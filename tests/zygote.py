@@ -270,15 +270,6 @@ class Process:
         self.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return results.get("stdout"), results.get("stderr")
 
-    def __enter__(self) -> Process:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for stream in (self.stdout, self.stderr, self.stdin):
-            if stream is not None:
-                stream.close()
-        self.wait()
-
 
 def run(
     args: Sequence[str], *, env: Mapping[str, str], cwd: str | os.PathLike[str] | None, timeout: float

@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from newsletter.compose import Composer
+from newsletter.compose import Composed, Composer
 from newsletter.models import DeliveryResult, DeliveryState, Subscriber
 from newsletter.transports import Transport
 
@@ -55,14 +55,27 @@ _PR_SET_PDEATHSIG = 1
 
 
 def run_job(composer: Composer, transport: Transport, sender: str, job: Job) -> Result:
-    row_id, email, name, fields = job
     try:
-        data = composer.message(Subscriber(email, name, json.loads(fields or "{}")))
-        result = transport.send(composer.envelope_sender(row_id, sender), email, data)
+        result = transport.send(*envelope_and_message(composer, sender, job))
     except Exception as exc:  # a bug must not lose the row: it is retried, and errors in a row pause
-        result = DeliveryResult(DeliveryState.DEFERRED, 0, f"internal error: {exc!r}")
+        result = internal_error(exc)
+    return verdict(job, result)
+
+
+def envelope_and_message(composer: Composer, sender: str, job: Job) -> tuple[str, str, Composed]:
+    """The job's envelope sender, recipient and composed message."""
+    row_id, email, name, fields = job
+    data = composer.message(Subscriber(email, name, json.loads(fields or "{}")))
+    return composer.envelope_sender(row_id, sender), email, data
+
+
+def internal_error(exc: Exception) -> DeliveryResult:
+    return DeliveryResult(DeliveryState.DEFERRED, 0, f"internal error: {exc!r}")
+
+
+def verdict(job: Job, result: DeliveryResult) -> Result:
     # plain str: cheaper to pickle; the ledger keeps 1,000 characters of a reply, a packet holds 64 KB
-    return row_id, str(result.state), result.code, result.reply[:2000]
+    return job[0], str(result.state), result.code, result.reply[:2000]
 
 
 class Channel:
@@ -380,14 +393,12 @@ class _EventLoop:
             self.end(lane)
             return
         lane.job = job
-        row_id, email, name, fields = job
         try:
-            data = self.composer.message(Subscriber(email, name, json.loads(fields or "{}")))
-            outcome = lane.transport.begin(self.composer.envelope_sender(row_id, self.sender), email, data)
+            outcome = lane.transport.begin(*envelope_and_message(self.composer, self.sender, job))
         except Exception as exc:  # a bug must not lose the row: it is retried, and errors in a row pause
             self.forget(lane)
             lane.transport.cancel()
-            outcome = DeliveryResult(DeliveryState.DEFERRED, 0, f"internal error: {exc!r}")
+            outcome = internal_error(exc)
         except BaseException:
             self.end(lane)  # as a lane's thread ending: the parent replaces the lane
             return
@@ -406,7 +417,7 @@ class _EventLoop:
             result = lane.transport.resume()
         except Exception as exc:
             lane.transport.cancel()
-            result = DeliveryResult(DeliveryState.DEFERRED, 0, f"internal error: {exc!r}")
+            result = internal_error(exc)
         if result is None:
             self.watch(lane)
         else:
@@ -427,15 +438,15 @@ class _EventLoop:
         assert job is not None
         if lane.sock is not None and lane.sock.fileno() == -1:  # the transport dropped the connection
             self.forget(lane)
-        self.verdicts.append((lane, (job[0], str(result.state), result.code, result.reply[:2000])))
+        self.verdicts.append((lane, verdict(job, result)))
 
     def tell(self) -> None:
         """The verdicts of a round to the parent, together: it wakes once for them and commits
         them as one group, rather than waking for the first while the others are on their way."""
         verdicts, self.verdicts = self.verdicts, []
-        for lane, verdict in verdicts:
+        for lane, decided in verdicts:
             try:
-                lane.conn.send(verdict)
+                lane.conn.send(decided)
             except OSError:
                 self.end(lane)
 
