@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -63,7 +64,8 @@ def test_the_process_that_delivers_carries_no_renderer_and_few_workers(example: 
 
 
 class EndingTransport:
-    """A transport whose send to ``end@`` ends the thread it runs in (a bug no handler catches)."""
+    """A transport whose send to ``end@`` raises SystemExit (a bug that would end a thread), and
+    whose send to ``hang@`` never returns (a worker killed meanwhile takes it down)."""
 
     def __init__(self) -> None:
         self.sent: list[str] = []
@@ -74,38 +76,68 @@ class EndingTransport:
     def send(self, sender: str, recipient: str, data: object) -> DeliveryResult:
         if recipient.startswith("end@"):
             raise SystemExit
+        if recipient.startswith("hang@"):
+            time.sleep(600)
         return DeliveryResult(DeliveryState.SENT, 250, "ok")
 
     def close(self) -> None:
         pass
 
 
-def test_a_lane_that_ends_is_replaced_and_its_message_is_deferred(example: Path) -> None:
+def finish(lanes: ForkedLanes, jobs: list[tuple[int, str, str, str]]) -> dict[int, tuple[int, str, int, str]]:
+    for job in jobs:
+        lanes.submit(job)
+    results: list[tuple[int, str, int, str]] = []
+    deadline = time.monotonic() + 30
+    while lanes.busy and time.monotonic() < deadline:
+        results += lanes.collect(1.0)
+    return {r[0]: r for r in results}
+
+
+def test_a_lane_whose_send_raises_defers_that_message_and_goes_on(example: Path) -> None:
     settings = load_settings(example)
     rendered = RenderedIssue("Subject", "", "<p>hi @@name@@</p>", "hi @@name@@", "2023-W46")
-
-    def make() -> Transport:
-        return EndingTransport()
-
-    lanes = ForkedLanes(Composer(settings, rendered), make, "news@example.org", size=2, processes=1)
+    lanes = ForkedLanes(
+        Composer(settings, rendered), EndingTransport, "news@example.org", size=2, processes=1
+    )
     try:
         assert lanes.idle() == 2
-        lanes.submit((1, "end@example.org", "End", "{}"))
-        lanes.submit((2, "ok@example.org", "Ok", "{}"))
+        first = finish(lanes, [(1, "end@example.org", "End", "{}"), (2, "ok@example.org", "Ok", "{}")])
+        assert first[2][1] == "sent"
+        assert first[1][1] == "deferred" and first[1][3] == "internal error: SystemExit()"
+        assert lanes.idle() == 2  # the lane goes on, with a new transport
+        again = finish(
+            lanes, [(3, "again@example.org", "Again", "{}"), (4, "more@example.org", "More", "{}")]
+        )
+        assert sorted((r[0], r[1]) for r in again.values()) == [(3, "sent"), (4, "sent")]
+    finally:
+        lanes.close()
+
+
+def test_a_worker_process_killed_defers_its_messages_and_another_takes_its_lanes(example: Path) -> None:
+    settings = load_settings(example)
+    rendered = RenderedIssue("Subject", "", "<p>hi @@name@@</p>", "hi @@name@@", "2023-W46")
+    lanes = ForkedLanes(
+        Composer(settings, rendered), EndingTransport, "news@example.org", size=2, processes=1
+    )
+    try:
+        (pid,) = lanes._pids
+        lanes.submit((1, "hang@example.org", "Hang", "{}"))
+        lanes.submit((2, "hang@example.org", "Hang", "{}"))
+        assert lanes.collect(0.5) == []  # both jobs reached the worker, which hangs on them
+        os.kill(pid, signal.SIGKILL)
         results: list[tuple[int, str, int, str]] = []
         deadline = time.monotonic() + 30
         while lanes.busy and time.monotonic() < deadline:
             results += lanes.collect(1.0)
-        by_id = {r[0]: r for r in results}
-        assert by_id[2][1] == "sent"
-        assert by_id[1][1] == "deferred" and "ended" in by_id[1][3]
-        assert lanes.idle() == 2  # the ended lane was replaced
-        lanes.submit((3, "again@example.org", "Again", "{}"))
-        lanes.submit((4, "more@example.org", "More", "{}"))
-        results = []
-        while lanes.busy and time.monotonic() < deadline:
-            results += lanes.collect(1.0)
-        assert sorted((r[0], r[1]) for r in results) == [(3, "sent"), (4, "sent")]
+        assert sorted(results) == [
+            (1, "deferred", 0, f"the sending process {pid} ended"),
+            (2, "deferred", 0, f"the sending process {pid} ended"),
+        ]
+        assert lanes.idle() == 2
+        assert [p.pid != pid for p in lanes._processes.values()] == [True]  # another process took them
+        again = finish(lanes, [(3, "a@example.org", "A", "{}"), (4, "b@example.org", "B", "{}")])
+        assert sorted((r[0], r[1]) for r in again.values()) == [(3, "sent"), (4, "sent")]
     finally:
         lanes.close()
 
