@@ -162,6 +162,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def delivering(pids: list[int]) -> bool:
+    """Whether a `send` command (``pids``: it and its children) is delivering: it replaced itself
+    with the delivery image, or it has worker processes."""
+    try:
+        return len(pids) > 1 or b"handed_off" in Path(f"/proc/{pids[0]}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -205,10 +214,12 @@ def run_sends(configs: list[Path]) -> Sends:
     while any(proc.poll() is None for proc in procs):
         trees = {proc.pid: tree(proc.pid) for proc in procs}
         for pid, pids in trees.items():
-            if len(pids) == 1 and not last.get(-pid):
+            if last.get(-pid):
+                continue
+            if delivering(pids):
+                last[-pid] = 1.0  # its preparing figure is final
+            else:
                 preparing[pid] = cpu_seconds(pid)
-            elif len(pids) > 1 and not last.get(-pid):
-                last[-pid] = 1.0  # delivering: its preparing figure is final
         if time.perf_counter() >= next_memory:
             next_memory = time.perf_counter() + 0.5
             total: dict[str, int] = {}
@@ -218,10 +229,10 @@ def run_sends(configs: list[Path]) -> Sends:
                     total[key] = value if keep else total.get(key, 0) + value
                 for p in pids:
                     last[p] = cpu_seconds(p) or last.get(p, 0.0)
-            delivering = any(len(pids) > 1 for pids in trees.values())
+            now_delivering = any(delivering(pids) for pids in trees.values())
             for key, value in total.items():
                 peak[key] = max(peak.get(key, 0), value)
-                if delivering:
+                if now_delivering:
                     peak_delivering[key] = max(peak_delivering.get(key, 0), value)
         waiting = any(not last.get(-proc.pid) for proc in procs)
         time.sleep(0.05 if waiting else 0.5)  # finely until each command starts delivering

@@ -10,12 +10,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 from conftest import RecordingHandler, SlowHandler, free_port, running_smtp, use_smtp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newsletter.compose import Composer
 from newsletter.config import load_settings
-from newsletter.deliver.workers import ForkedLanes
+from newsletter.deliver.workers import ForkedLanes, LoopLanes
 from newsletter.models import DeliveryResult, DeliveryState, RenderedIssue
 from newsletter.transports import Transport
 from newsletter.transports.smtp import SmtpTransport
@@ -30,7 +33,10 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def test_the_process_that_delivers_carries_no_renderer_and_few_workers(example: Path) -> None:
+@pytest.mark.parametrize("signed", [False, True], ids=["plain", "dkim"])
+def test_the_process_that_delivers_carries_no_renderer_and_few_workers(example: Path, signed: bool) -> None:
+    """Unsigned over plain SMTP, the send process delivers on its own event loop; signed, in
+    worker processes, one per core."""
     seen: dict[str, object] = {}
     sender: list[int] = []
 
@@ -43,9 +49,18 @@ def test_the_process_that_delivers_carries_no_renderer_and_few_workers(example: 
 
     with running_smtp(RecordingHandler(answer=look)) as server:
         use_smtp(example, server.host, server.port)
-        example.write_text(
-            example.read_text().replace('security = "none"', 'security = "none"\nconnections = 4')
-        )
+        delivery = 'security = "none"\nconnections = 4'
+        if signed:
+            key = example.parent / "dkim.pem"
+            key.write_bytes(
+                rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+            delivery += f'\ndkim_key = "{key}"\ndkim_selector = "s1"'
+        example.write_text(example.read_text().replace('security = "none"', delivery))
         process = subprocess.Popen(
             [sys.executable, "-m", "newsletter", "--config", str(example), "send", "--as-of", AS_OF],
             stdout=subprocess.PIPE,
@@ -60,7 +75,7 @@ def test_the_process_that_delivers_carries_no_renderer_and_few_workers(example: 
     assert "sending to 4 recipient(s)" in out and "this run: 4 sent" in out, out
     assert "handed_off" in str(seen["cmdline"])  # the same process id, another image
     assert "lxml" not in str(seen["maps"])  # the renderer's (premailer's) C library is not loaded
-    assert seen["workers"] == min(4, len(os.sched_getaffinity(0)))
+    assert seen["workers"] == (min(4, len(os.sched_getaffinity(0))) if signed else 0)
 
 
 class EndingTransport:
@@ -84,7 +99,9 @@ class EndingTransport:
         pass
 
 
-def finish(lanes: ForkedLanes, jobs: list[tuple[int, str, str, str]]) -> dict[int, tuple[int, str, int, str]]:
+def finish(
+    lanes: ForkedLanes | LoopLanes, jobs: list[tuple[int, str, str, str]]
+) -> dict[int, tuple[int, str, int, str]]:
     for job in jobs:
         lanes.submit(job)
     results: list[tuple[int, str, int, str]] = []
@@ -162,9 +179,13 @@ class PipeliningHandler(Pipelining, RecordingHandler):
     pass
 
 
-def test_plain_smtp_lanes_share_one_thread_and_a_silent_server_is_a_timeout(example: Path) -> None:
-    """Two lanes over plain SMTP in one worker: one event loop (a single thread); a server that
-    stops answering defers each lane's message as a timeout, and the next ones go out."""
+@pytest.mark.parametrize("where", ["worker", "here"])
+def test_plain_smtp_lanes_share_one_thread_and_a_silent_server_is_a_timeout(
+    example: Path, where: str
+) -> None:
+    """Two lanes over plain SMTP on one event loop, in a worker (a single thread) or in this
+    process; a server that stops answering defers each lane's message as a timeout, and the next
+    ones go out."""
     settings = load_settings(example)
     rendered = RenderedIssue("Subject", "", "<p>hi @@name@@</p>", "hi @@name@@", "2023-W46")
     handler = PipeliningSlowHandler(delay=3.0)
@@ -173,28 +194,21 @@ def test_plain_smtp_lanes_share_one_thread_and_a_silent_server_is_a_timeout(exam
         def make() -> Transport:
             return SmtpTransport(server.host, server.port, "none", timeout=0.3)
 
-        lanes = ForkedLanes(Composer(settings, rendered), make, "news@example.org", size=2, processes=1)
-        try:
+        composer = Composer(settings, rendered)
+        lanes: ForkedLanes | LoopLanes
+        if where == "worker":
+            lanes = ForkedLanes(composer, make, "news@example.org", size=2, processes=1)
             (pid,) = lanes._pids
-            threads = [
-                line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if "Threads" in line
-            ]
-            assert threads == ["Threads:\t1"]
-
-            def run(jobs: list[tuple[int, str, str, str]]) -> dict[int, tuple[int, str, int, str]]:
-                for job in jobs:
-                    lanes.submit(job)
-                results: list[tuple[int, str, int, str]] = []
-                deadline = time.monotonic() + 30
-                while lanes.busy and time.monotonic() < deadline:
-                    results += lanes.collect(1.0)
-                return {r[0]: r for r in results}
-
-            stalled = run([(1, "a@example.org", "A", "{}"), (2, "b@example.org", "B", "{}")])
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            assert [line for line in status if "Threads" in line] == ["Threads:\t1"]
+        else:
+            lanes = LoopLanes(composer, make, "news@example.org", size=2)
+        try:
+            stalled = finish(lanes, [(1, "a@example.org", "A", "{}"), (2, "b@example.org", "B", "{}")])
             assert [stalled[i][1] for i in (1, 2)] == ["deferred", "deferred"]
             assert all("no answer from the server within 0.3 s" in stalled[i][3] for i in (1, 2))
             handler.delay = 0.0
-            sent = run([(3, "c@example.org", "C", "{}"), (4, "d@example.org", "D", "{}")])
+            sent = finish(lanes, [(3, "c@example.org", "C", "{}"), (4, "d@example.org", "D", "{}")])
             assert [sent[i][1] for i in (3, 4)] == ["sent", "sent"]
         finally:
             lanes.close()
@@ -206,9 +220,13 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime, stime
 
 
-def test_a_connection_the_server_closes_between_messages_is_replaced_without_spinning(example: Path) -> None:
-    """The server hangs up on an idle lane (its idle timeout): the worker stops watching that
-    connection, rather than waking for it until the next job, and opens a new one for the next."""
+@pytest.mark.parametrize("where", ["worker", "here"])
+def test_a_connection_the_server_closes_between_messages_is_replaced_without_spinning(
+    example: Path, where: str
+) -> None:
+    """The server hangs up on an idle lane (its idle timeout): a worker stops watching that
+    connection, rather than waking for it until the next job, and the next message goes over a
+    new connection, wherever the lane runs."""
     settings = load_settings(example)
     rendered = RenderedIssue("Subject", "", "<p>hi @@name@@</p>", "hi @@name@@", "2023-W46")
     handler = PipeliningHandler()
@@ -216,28 +234,25 @@ def test_a_connection_the_server_closes_between_messages_is_replaced_without_spi
     controller = Controller(handler, hostname="127.0.0.1", port=port, timeout=0.3)
     controller.start()
     try:
-        lanes = ForkedLanes(
-            Composer(settings, rendered),
-            lambda: SmtpTransport("127.0.0.1", port, "none"),
-            "news@example.org",
-            size=1,
-            processes=1,
-        )
+        composer = Composer(settings, rendered)
+        lanes: ForkedLanes | LoopLanes
+        if where == "worker":
+            lanes = ForkedLanes(
+                composer, lambda: SmtpTransport("127.0.0.1", port, "none"), "news@example.org", 1, processes=1
+            )
+        else:
+            lanes = LoopLanes(
+                composer, lambda: SmtpTransport("127.0.0.1", port, "none"), "news@example.org", 1
+            )
         try:
-            (pid,) = lanes._pids
-
-            def send(job: tuple[int, str, str, str]) -> tuple[int, str, int, str]:
-                lanes.submit(job)
-                results: list[tuple[int, str, int, str]] = []
-                while not results:
-                    results = lanes.collect(5.0)
-                return results[0]
-
-            assert send((1, "a@example.org", "A", "{}"))[1] == "sent"
-            before = cpu_ticks(pid)
+            assert finish(lanes, [(1, "a@example.org", "A", "{}")])[1][1] == "sent"
+            if where == "worker":
+                (pid,) = lanes._pids  # type: ignore[union-attr]
+                before = cpu_ticks(pid)
             time.sleep(2.0)  # the server's idle timeout (0.3 s) ends the connection meanwhile
-            assert cpu_ticks(pid) - before < 20  # a busy loop over 2 s would use far more
-            second = send((2, "b@example.org", "B", "{}"))
+            if where == "worker":
+                assert cpu_ticks(pid) - before < 20  # a busy loop over 2 s would use far more
+            second = finish(lanes, [(2, "b@example.org", "B", "{}")])[2]
             assert second[1] == "sent", second
         finally:
             lanes.close()

@@ -5,8 +5,9 @@ and dropped connections -> deferred, with exponential backoff; 5xx -> failed wit
 reply (and a 5xx saying the mailbox does not exist bounces the address).
 
 This process is its ledger's only writer. It claims due rows in batches (never the whole list),
-hands them to lanes (worker processes, one SMTP connection each: see workers.py), and commits the
-verdicts that arrived together in one transaction before those lanes get their next message. So a
+hands them to lanes (one SMTP connection each, on this process's event loop or in worker
+processes: see workers.py), and commits the verdicts that arrived together in one transaction
+before those lanes get their next message. So a
 kill at any instant loses nobody, and at most one message per connection was sent without its
 verdict recorded: after a kill those, and only those, may arrive twice, with the same Message-ID.
 
@@ -39,7 +40,7 @@ from newsletter import store
 from newsletter.compose import Composer
 from newsletter.config import Settings
 from newsletter.deliver.rate import HOUR, RateLimit
-from newsletter.deliver.workers import ForkedLanes, InlineLanes, Result
+from newsletter.deliver.workers import ForkedLanes, InlineLanes, LoopLanes, Result, smtp_lanes
 from newsletter.errors import DeliveryError
 from newsletter.models import DeliveryResult, DeliveryState, RenderedIssue, RunOutcome, SubscriberStatus
 from newsletter.store.ledger import DueRow, Ledger, Verdict
@@ -91,15 +92,15 @@ def deliver(
     """Send the issue to every due ledger row; wait up to ``max_wait`` seconds for deferred rows.
 
     With ``transport`` (or the Maildir transport) one lane runs in this process; SMTP gets
-    ``[delivery] connections`` worker processes.
+    ``[delivery] connections`` lanes (see ``smtp_lanes``).
     """
     composer = composer or Composer(settings, rendered)
     sender = parseaddr(settings.sender.from_)[1]
-    lanes: InlineLanes | ForkedLanes
+    lanes: InlineLanes | ForkedLanes | LoopLanes
     if transport is not None:
         lanes = InlineLanes(composer, transport, sender)
     elif settings.delivery.transport == "smtp":
-        lanes = ForkedLanes(composer, lambda: transport_for(settings), sender, settings.delivery.connections)
+        lanes = smtp_lanes(composer, lambda: transport_for(settings), sender, settings.delivery.connections)
     else:
         lanes = InlineLanes(composer, transport_for(settings), sender)
     try:
@@ -118,7 +119,7 @@ class _Run:
         self,
         settings: Settings,
         ledger: Ledger,
-        lanes: InlineLanes | ForkedLanes,
+        lanes: InlineLanes | ForkedLanes | LoopLanes,
         observer: Observer | None,
         stop: threading.Event | None,
     ) -> None:

@@ -1,36 +1,34 @@
 """Lanes: where messages are composed and handed to a server, one at a time per lane.
 
-``ForkedLanes`` runs one lane per SMTP connection ([delivery] connections) in worker processes.
-The parent hands each lane one job (a ledger row's id and the subscriber), the lane composes the
-message (and signs it), sends it over its own connection, reused for every message, and answers
-with the server's verdict. The parent is the only process that touches the database: a lane gets
-its next job only after the parent committed the previous verdict, so at any instant at most one
-message per connection has been sent without its result in the ledger. That is the bound on
-duplicates after a kill: at most ``connections`` messages, each with the same Message-ID as the
-first time.
+A lane is one SMTP connection ([delivery] connections of them), reused for every message. The
+sending process hands each lane one job (a ledger row's id and the subscriber), the lane composes
+the message (and signs it), sends it, and answers with the server's verdict. Only the sending
+process touches the database: a lane gets its next job only after the verdict of its previous one
+is committed, so at any instant at most one message per connection has been sent without its
+result in the ledger. That is the bound on duplicates after a kill: at most ``connections``
+messages, each with the same Message-ID as the first time.
 
-A worker process holds several lanes, as many processes as the machine has cores (no more than
-lanes): a lane spends most of its time waiting for the server, and a forked Python process copies
-5-6 MB of the parent's pages that it touches (reference counts, pymalloc pools) whatever it does.
-Eight processes for eight connections cost 45 MB of the send's memory; two processes of four
-lanes, 12 MB, at the same rate on two cores (bench/send.py). Over plain SMTP a worker serves its
-lanes from one event loop (epoll: the parent's jobs and the servers' replies, as many as are ready
-per wakeup; the transaction is the transport's ``begin``/``resume``); over TLS, or with any other
-transport, each lane has a thread of its own, blocking on its connection.
+Where the lanes run (``smtp_lanes``):
 
-The parent and a worker process talk over one channel: the jobs of a hand-out round go as one
-packet, the verdicts a worker decided in one round come back as one. Waking another process is
-what a message costs most besides composing it (a cProfile put 37 us on each hand-out and 42 us on
-each verdict when every lane had a channel of its own).
+- Plain SMTP, messages not signed: ``LoopLanes``, on the sending process's own event loop (epoll;
+  the transaction is the transport's ``begin``/``resume``: MAIL, RCPT and DATA in one write, the
+  message in one sendmsg). A message then costs less work than waking another process to do it:
+  bench/send.py measured 215-275 us of CPU a message this way against 291-322 us with the same
+  loop in worker processes (8 connections, 2 cores), and 0.95-1.06 of smtp-source's rate against
+  0.72-0.81.
+- Signed messages (about 0.7 ms of CPU each) or TLS: ``ForkedLanes``, in worker processes, as many
+  as the machine has cores (no more than lanes), so signing spreads over the cores. A worker serves
+  its plain lanes from one event loop, and gives each TLS lane a thread of its own, blocking on its
+  connection. The parent and a worker talk over one channel: a hand-out round's jobs go as one
+  packet, a round's verdicts come back as one. A worker keeps nothing of the parent but its
+  channel (every other inherited descriptor is closed, so the database's send lock dies with the
+  parent), and the kernel kills it when the parent dies (PR_SET_PDEATHSIG). A worker process that
+  ends (killed, crashed) closes its channel: the parent defers its lanes' jobs and starts another.
+- ``InlineLanes``: one lane in the calling process, blocking: the Maildir transport, and tests that
+  pass a transport object.
 
-A worker keeps nothing of the parent but its channel: every other inherited descriptor is closed,
-so the database's send lock dies with the parent, and the kernel kills the worker when the parent
-dies (PR_SET_PDEATHSIG). A job whose composing or sending raises gets a deferred verdict, and its
-lane a new connection. A worker process that ends (killed, crashed) closes its channel: the parent
-defers its lanes' jobs and starts a process in its place.
-
-``InlineLanes`` runs one lane in the calling process: the Maildir transport, and tests that pass
-a transport object.
+Wherever it runs, a job whose composing or sending raises gets a deferred verdict (a bug must not
+lose the row; errors in a row pause the send), and its lane goes on with a new connection.
 """
 
 from __future__ import annotations
@@ -161,6 +159,48 @@ class InlineLanes:
         self.transport.close()
 
 
+def smtp_lanes(
+    composer: Composer, make_transport: Callable[[], Transport], sender: str, size: int
+) -> LoopLanes | ForkedLanes:
+    """``size`` SMTP lanes: on this process's event loop for plain connections carrying unsigned
+    messages, else in worker processes (see the module's docstring for the figures)."""
+    if getattr(make_transport(), "evented", False) and composer.signer is None:
+        return LoopLanes(composer, make_transport, sender, size)
+    return ForkedLanes(composer, make_transport, sender, size)
+
+
+class LoopLanes:
+    """``size`` lanes over plain SMTP on this process's own event loop, with no worker process."""
+
+    def __init__(
+        self, composer: Composer, make_transport: Callable[[], Transport], sender: str, size: int
+    ) -> None:
+        self.size = size
+        self.loop = _EventLoop([make_transport() for _ in range(size)], composer, sender)
+        self._free = list(range(size))
+
+    @property
+    def busy(self) -> int:
+        return self.size - len(self._free)
+
+    def idle(self) -> int:
+        return len(self._free)
+
+    def submit(self, job: Job) -> None:
+        """Compose the job's message and start its transaction."""
+        self.loop.job(self.loop.lanes[self._free.pop()], job)
+
+    def collect(self, timeout: float) -> list[Result]:
+        if not self.busy:
+            return []
+        verdicts = self.loop.round(0 if self.loop.verdicts else timeout)
+        self._free += [lane for lane, _ in verdicts]
+        return [result for _, result in verdicts]
+
+    def close(self) -> None:
+        self.loop.close()
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -170,12 +210,9 @@ def _cores() -> int:
 
 class ForkedLanes:
     """``size`` lanes, each with its own connection, in ``processes`` worker processes (default: one
-    per core, at most ``size``); this process is the only writer.
-
-    Each process has one channel: the jobs handed out in a round go to it as one packet (lane,
-    job), and its verdicts of a round come back as one packet (lane, verdict). A process that
-    ends (killed, crashed) closes its channel: its lanes' jobs are deferred and a new process
-    takes its lanes."""
+    per core, at most ``size``). A forked Python process copies 5-6 MB of the parent's pages that
+    it touches (reference counts, pymalloc pools) whatever it does, so a process holds several
+    lanes: eight processes for eight connections cost 45 MB, two of four lanes 12 MB."""
 
     def __init__(
         self,
@@ -326,7 +363,7 @@ def _serve_lanes(conn: Channel, count: int, lanes: ForkedLanes) -> None:
     blocking (plain SMTP), else a thread each; return when the parent says so or is gone."""
     transports = [lanes.make_transport() for _ in range(count)]
     if all(getattr(t, "evented", False) for t in transports):
-        _EventLoop(conn, transports, lanes.composer, lanes.sender).run()
+        _EventLoop(transports, lanes.composer, lanes.sender).serve(conn)
     else:
         _Threads(conn, transports, lanes).run()
 
@@ -395,66 +432,84 @@ class _Lane:
 
 
 class _EventLoop:
-    """A worker's lanes served by one thread: the parent's jobs and the servers' replies as they
-    come, several per wakeup (epoll).
+    """Lanes served by one thread: the jobs and the servers' replies as they come, several per
+    wakeup (epoll); in the sending process (``LoopLanes``), or in a worker, which gets its jobs
+    from the parent's channel (``serve``).
 
     A thread per lane cost about three context switches a message (the job, the replies to
     MAIL/RCPT/DATA, the reply to the data), measured as 42% of the workers' time in the kernel.
     The transaction is the transport's state machine (``begin``/``resume``); a lane waiting for
     its server longer than the transport's timeout gets the timeout verdict and loses its
-    connection. Connecting (and reconnecting after a drop) blocks the loop: that is local plain
-    SMTP here, TLS connections keep a thread each."""
+    connection. Connecting (and reconnecting after a drop) blocks the loop, within the transport's
+    timeout: plain SMTP is in practice a relay on the same machine or network."""
 
-    def __init__(self, conn: Channel, transports: list[Any], composer: Composer, sender: str) -> None:
-        self.conn, self.composer, self.sender = conn, composer, sender
+    def __init__(self, transports: list[Any], composer: Composer, sender: str) -> None:
+        self.composer, self.sender = composer, sender
         self.epoll = select.epoll()
-        self.epoll.register(conn.fileno(), select.EPOLLIN)
         self.lanes = [_Lane(i, transport) for i, transport in enumerate(transports)]
         self.connections: dict[int, _Lane] = {}  # by the connection's descriptor
-        self.verdicts: list[tuple[int, Result]] = []  # decided in this round, not sent yet
-        self.running = True
+        self.verdicts: list[tuple[int, Result]] = []  # decided, not taken yet
+        self.channel: Channel | None = None  # a worker's: the parent's orders
 
-    def run(self) -> None:
-        channel = self.conn.fileno()
+    def serve(self, conn: Channel) -> None:
+        """A worker's loop: the parent's orders in, each round's verdicts out in one packet, until
+        the parent says stop or is gone."""
+        self.channel = conn
+        self.epoll.register(conn.fileno(), select.EPOLLIN)
         try:
-            while self.running:
-                waiting = [lane.deadline for lane in self.lanes if lane.job is not None]
-                timeout = max(0.0, min(waiting) - time.monotonic()) if waiting else -1
-                for fd, _events in self.epoll.poll(timeout):
-                    if fd == channel:
-                        self.orders()
-                        continue
-                    lane = self.connections.get(fd)
-                    if lane is None:
-                        continue  # its connection was dropped earlier in this round
-                    if lane.job is not None:
-                        self.resume(lane)
-                    else:  # the server hung up (or spoke) between messages: reconnect for the next
-                        self.forget(lane)  # else its readiness would wake the loop again and again
-                        lane.transport.cancel()
-                if waiting:
-                    now = time.monotonic()
-                    for lane in self.lanes:
-                        if lane.job is not None and lane.deadline <= now:
-                            self.finish(lane, lane.transport.timed_out())
-                self.tell()
+            while self.channel is not None:
+                verdicts = self.round(-1)
+                if verdicts:
+                    try:
+                        conn.send_all(verdicts)
+                    except OSError:  # the parent is gone
+                        return
         finally:
-            for lane in self.lanes:
-                self.forget(lane)
-                with contextlib.suppress(Exception):
-                    if lane.job is not None:  # cut short: without the data's end the server drops it
-                        lane.transport.cancel()
-                    else:
-                        lane.transport.close()
-            self.epoll.close()
+            self.close()
 
-    def orders(self) -> None:
+    def round(self, timeout: float) -> list[tuple[int, Result]]:
+        """Wait up to ``timeout`` seconds (-1: until something happens) for the channel and the
+        servers, act on what came, and take the verdicts decided (lane, verdict)."""
+        waiting = [lane.deadline for lane in self.lanes if lane.job is not None]
+        if waiting:
+            until = max(0.0, min(waiting) - time.monotonic())
+            timeout = until if timeout < 0 else min(timeout, until)
+        for fd, _events in self.epoll.poll(timeout):
+            lane = self.connections.get(fd)
+            if lane is None:
+                if self.channel is not None and fd == self.channel.fileno():
+                    self.orders(self.channel)
+                continue  # else its connection was dropped earlier in this round
+            if lane.job is not None:
+                self.resume(lane)
+            else:  # the server hung up (or spoke) between messages: reconnect for the next
+                self.forget(lane)  # else its readiness would wake the loop again and again
+                lane.transport.cancel()
+        if waiting:
+            now = time.monotonic()
+            for lane in self.lanes:
+                if lane.job is not None and lane.deadline <= now:
+                    self.finish(lane, lane.transport.timed_out())
+        verdicts, self.verdicts = self.verdicts, []
+        return verdicts
+
+    def close(self) -> None:
+        for lane in self.lanes:
+            self.forget(lane)
+            with contextlib.suppress(Exception):
+                if lane.job is not None:  # cut short: without the data's end the server drops it
+                    lane.transport.cancel()
+                else:
+                    lane.transport.close()
+        self.epoll.close()
+
+    def orders(self, conn: Channel) -> None:
         try:
-            orders = self.conn.recv()
+            orders = conn.recv()
         except (EOFError, OSError):
             orders = None
         if orders is None:  # the parent is done, or gone
-            self.running = False
+            self.channel = None
             return
         for index, job in orders:
             self.job(self.lanes[index], job)
@@ -505,17 +560,6 @@ class _EventLoop:
         if lane.sock is not None and lane.sock.fileno() == -1:  # the transport dropped the connection
             self.forget(lane)
         self.verdicts.append((lane.index, verdict(job, result)))
-
-    def tell(self) -> None:
-        """The verdicts of a round to the parent in one packet: it wakes once for them and commits
-        them as one group, rather than waking for the first while the others are on their way."""
-        if not self.verdicts:
-            return
-        verdicts, self.verdicts = self.verdicts, []
-        try:
-            self.conn.send_all(verdicts)
-        except OSError:  # the parent is gone
-            self.running = False
 
     def forget(self, lane: _Lane) -> None:
         """Stop watching the lane's connection (closed descriptors left epoll by themselves)."""

@@ -26,6 +26,7 @@ import contextlib
 import ipaddress
 import os
 import re
+import select
 import smtplib
 import socket
 import ssl
@@ -207,6 +208,18 @@ class SmtpTransport:
         self._smtp, self._sock, self._buffer = None, None, b""
         self._nonblocking, self._stage, self._out, self._data = False, 0, [], b""
 
+    def _connected(self) -> DeliveryResult | None:
+        """Open the connection when there is none, or when the server hung up on (or spoke on) the
+        idle one, its idle timeout: a transaction there would only fail. None when it is ready."""
+        if self._sock is not None and select.select([self._sock], [], [], 0)[0]:
+            self._drop()
+        if self._sock is None:
+            try:
+                self.open()
+            except DeliveryError as exc:
+                return DeliveryResult(DeliveryState.DEFERRED, 0, exc.message)
+        return None
+
     def _reset(self) -> None:
         try:
             self._command(b"RSET\r\n")
@@ -267,11 +280,9 @@ class SmtpTransport:
     # --- one message ----------------------------------------------------------------------
 
     def send(self, sender: str, recipient: str, data: bytes | Composed) -> DeliveryResult:
-        if self._sock is None:
-            try:
-                self.open()
-            except DeliveryError as exc:
-                return DeliveryResult(DeliveryState.DEFERRED, 0, exc.message)
+        refused = self._connected()
+        if refused is not None:
+            return refused
         self._blocking()
         try:
             return self._transaction(sender, recipient, data)
@@ -361,11 +372,9 @@ class SmtpTransport:
         MAIL, RCPT and DATA go in one write; after their three replies, the data in one sendmsg
         (or what of it the socket takes, the rest when it is writable); then the last reply.
         Opening a connection blocks."""
-        if self._sock is None:
-            try:
-                self.open()
-            except DeliveryError as exc:
-                return DeliveryResult(DeliveryState.DEFERRED, 0, exc.message)
+        refused = self._connected()
+        if refused is not None:
+            return refused
         sock = self._sock
         assert sock is not None
         if isinstance(sock, ssl.SSLSocket) or not self._pipelining:
