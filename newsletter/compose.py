@@ -50,6 +50,10 @@ _BOUNDARY = "==newsletter-alt-boundary-6f2c1a9e=="
 
 def clean_header(value: str) -> str:
     """A header value built from data: control characters removed, whitespace collapsed."""
+    if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+        # Nothing to do (the common case, a few times per message): no control character, line
+        # or paragraph separator (none is printable), and the only whitespace is single spaces.
+        return value
     return " ".join(_CONTROL.sub(" ", value).split())
 
 

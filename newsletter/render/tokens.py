@@ -6,6 +6,7 @@ Tokens use only letters, digits, ``_`` and ``@``: premailer and MJML leave them 
 
 from __future__ import annotations
 
+import functools
 import re
 
 TOKEN = re.compile(r"@@([a-z][a-z0-9_]{0,63})@@")
@@ -16,6 +17,7 @@ def token(name: str) -> str:
     return f"@@{name}@@"
 
 
+@functools.lru_cache(maxsize=256)  # a subscriber's columns, named again for each message
 def field_name(column: str) -> str:
     """A CSV column as a token name: lower case, non-alphanumerics as ``_``."""
     name = re.sub(r"[^a-z0-9_]+", "_", column.strip().lower()).strip("_")
