@@ -8,14 +8,18 @@ Builds the NATO example in a temporary folder with N subscribers (inserted strai
 store), starts /usr/sbin/smtp-sink on 127.0.0.1, sends the issue with the real command
 (`python -m newsletter send`, the ledger on, personalised per recipient), then sends the same
 message bytes N times with /usr/sbin/smtp-source (-d: connections reused, as ours are) to the same
-sink. Prints both rates, their ratio, our CPU per message while delivering (the send process and
-its workers: the whole command's CPU from getrusage of the reaped children, less what the command
-had used when its first child started), and the peak memory of the send (parent plus workers),
-sampled from /proc every 0.5 s (every 50 ms until the first child starts, reading one small file,
-to place that moment). Over SMTP the command prepares the issue, then replaces itself (exec, the same
-process id) with the lean image that delivers it, whose worker processes (one per core, each with
-several connections) are its children: "while delivering" is that image and its workers, "whole
-command" also the preparing image before it.
+sink. Prints both rates, their ratio, our CPU per message while delivering (the whole command's
+CPU from getrusage of the reaped children, less what it had used when it started delivering), and
+the peak memory of the send, sampled from /proc every 0.5 s (every 50 ms until delivery starts,
+reading small files, to place that moment).
+
+Over SMTP the command prepares the issue, then replaces itself (exec, the same process id) with
+the lean image that delivers it: "while delivering" is that image (and its worker processes, when
+it has some: signing and TLS), "whole command" also the preparing image before it.
+
+``--runs K`` repeats the whole comparison K times (a new project and sink each time, ours then
+smtp-source's) and prints the median ratio: on a shared machine the rate of either side moves by
+a tenth or more from one half-minute to the next.
 
 With ``--database``, the ledger is on that PostgreSQL server, in a database made for the run and
 dropped after it; ``--senders K`` then runs K `send` processes at once, each from its own folder
@@ -32,6 +36,7 @@ import resource
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -346,7 +351,24 @@ def main() -> None:
         "--database", help="a PostgreSQL server URL (postgresql://user@host/db): the ledger goes there"
     )
     parser.add_argument("--senders", type=int, default=1, help="send processes at once (PostgreSQL)")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="repeat the whole comparison; prints each ratio and their median"
+    )
     args = parser.parse_args()
+    ratios = []
+    for run in range(args.runs):
+        if args.runs > 1:
+            print(f"-- run {run + 1} of {args.runs}")
+        ratio = one_run(args)
+        if ratio is not None:
+            ratios.append(ratio)
+    if len(ratios) > 1:
+        listed = ", ".join(f"{r:.2f}" for r in ratios)
+        print(f"ratios over {len(ratios)} runs: {listed}; median {statistics.median(ratios):.2f}")
+
+
+def one_run(args: argparse.Namespace) -> float | None:
+    """Our send, then smtp-source's, on a new project and sink: the ratio of their rates."""
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as tmp, server_database(args.database):
         folder = Path(tmp)
         port = free_port()
@@ -380,25 +402,36 @@ def main() -> None:
             )
             delivering = sends.cpu_total - sends.cpu_preparing
             us = 1e6 / sent
+            split = (
+                f"send loop about {sends.cpu_parents * us:.0f}, workers about {sends.cpu_workers * us:.0f}"
+                if sends.cpu_workers
+                else "all in the send process: no worker process"
+            )
             print(
-                f"our CPU per message while delivering: {delivering * us:.0f} us (send loop about "
-                f"{sends.cpu_parents * us:.0f}, workers about {sends.cpu_workers * us:.0f}); collect and render "
-                f"before it: {sends.cpu_preparing:.1f} s; the whole command: {sends.cpu_total:.1f} s of CPU"
+                f"our CPU per message while delivering: {delivering * us:.0f} us ({split}); collect and "
+                f"render before it: {sends.cpu_preparing:.1f} s; the whole command: {sends.cpu_total:.1f} s of CPU"
             )
             for label, peak in (("while delivering", sends.peak_delivering), ("whole command", sends.peak)):
                 mb = {k: v / 1024 for k, v in peak.items()}
-                print(
-                    f"peak memory {label}: parents' RSS {mb['parent_rss']:.0f} MB; a worker's RSS at most "
-                    f"{mb['worker_rss']:.0f} MB, of it private {mb['worker_private']:.0f} MB; parents + workers: "
-                    f"PSS {mb['sum_pss']:.0f} MB (a plain sum of RSS, counting shared pages once per process: "
-                    f"{mb['sum_rss']:.0f} MB)"
+                workers = (
+                    f"; a worker's RSS at most {mb['worker_rss']:.0f} MB, of it private "
+                    f"{mb['worker_private']:.0f} MB"
+                    if mb["worker_rss"]
+                    else ""
                 )
-            if not args.no_source:
-                sessions = args.connections * args.senders
-                source_seconds = run_source(port, message, args.subscribers, sessions, folder)
-                theirs = args.subscribers / source_seconds
-                print(f"smtp-source -d -s {sessions}: {theirs:,.0f} messages/s ({source_seconds:.1f} s)")
-                print(f"ratio newsletter / smtp-source: {ours / theirs:.2f} (target: at least 0.9)")
+                print(
+                    f"peak memory {label}: the send process's RSS {mb['parent_rss']:.0f} MB{workers}; all its "
+                    f"processes: PSS {mb['sum_pss']:.0f} MB (a plain sum of RSS, counting shared pages once "
+                    f"per process: {mb['sum_rss']:.0f} MB)"
+                )
+            if args.no_source:
+                return None
+            sessions = args.connections * args.senders
+            source_seconds = run_source(port, message, args.subscribers, sessions, folder)
+            theirs = args.subscribers / source_seconds
+            print(f"smtp-source -d -s {sessions}: {theirs:,.0f} messages/s ({source_seconds:.1f} s)")
+            print(f"ratio newsletter / smtp-source: {ours / theirs:.2f} (target: at least 0.9)")
+            return ours / theirs
         finally:
             sink.terminate()
             sink.wait()

@@ -283,7 +283,9 @@ def _route(settings: Settings, composer: Composer) -> str:
     if d.transport == "maildir":
         return f"into the Maildir {settings.path(d.maildir)}{signed}"
     login = f" as {d.username}" if d.username else ""
-    return f"over SMTP to {d.host}:{d.port} ({d.security}{login}, {d.connections} connection(s)){signed}"
+    return (
+        f"over SMTP to {d.host}:{d.port}, security {d.security}{login}, {d.connections} connection(s){signed}"
+    )
 
 
 def _mail_warnings(settings: Settings, rendered: RenderedIssue) -> list[str]:

@@ -224,8 +224,8 @@ def test_dry_run_says_what_it_would_send_and_sends_nothing(example: Path, peer) 
     result = run_cli("--config", str(example), "send", "--as-of", AS_OF, "--dry-run")
     assert result.returncode == 0, result.stderr
     assert (
-        f'would send "What\'s new at NATO: 17 November 2023" to 2 subscriber(s) over SMTP to 127.0.0.1:{port} '
-        "(none, 4 connection(s)); nothing was sent or recorded"
+        f'would send "What\'s new at NATO: 17 November 2023" to 2 subscriber(s) over SMTP to 127.0.0.1:{port}, '
+        "security none, 4 connection(s); nothing was sent or recorded"
     ) in " ".join(result.stdout.split())
     assert handler.seen == Counter()
     assert ledger(example) == {}
