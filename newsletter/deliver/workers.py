@@ -13,9 +13,9 @@ Where the lanes run (``smtp_lanes``):
 - Plain SMTP, messages not signed: ``LoopLanes``, on the sending process's own event loop (epoll;
   the transaction is the transport's ``begin``/``resume``: MAIL, RCPT and DATA in one write, the
   message in one sendmsg). A message then costs less work than waking another process to do it:
-  bench/send.py measured 215-275 us of CPU a message this way against 291-322 us with the same
-  loop in worker processes (8 connections, 2 cores), and 0.95-1.06 of smtp-source's rate against
-  0.72-0.81.
+  bench/send.py (50,000 recipients, 8 connections, 2 cores, three runs of each, alternated)
+  measured 215-275 us of CPU a message this way against 291-322 us with the same loop in worker
+  processes, and 0.95-1.06 of smtp-source's rate against 0.72-0.81.
 - Signed messages (about 0.7 ms of CPU each) or TLS: ``ForkedLanes``, in worker processes, as many
   as the machine has cores (no more than lanes), so signing spreads over the cores. A worker serves
   its plain lanes from one event loop, and gives each TLS lane a thread of its own, blocking on its
