@@ -57,6 +57,7 @@ Job = tuple[int, str, str, str]  # ledger row id, email, name, extra fields as J
 Result = tuple[int, str, int, str]  # ledger row id, state, code, reply
 
 _PR_SET_PDEATHSIG = 1
+_NEVER = float("inf")
 
 
 def run_job(composer: Composer, transport: Transport, sender: str, job: Job) -> Result:
@@ -447,6 +448,7 @@ class _EventLoop:
         self.composer, self.sender = composer, sender
         self.epoll = select.epoll()
         self.lanes = [_Lane(i, transport) for i, transport in enumerate(transports)]
+        self.check_at = _NEVER  # no later than the earliest deadline of a lane waiting for its server
         self.connections: dict[int, _Lane] = {}  # by the connection's descriptor
         self.verdicts: list[tuple[int, Result]] = []  # decided, not taken yet
         self.channel: Channel | None = None  # a worker's: the parent's orders
@@ -470,9 +472,8 @@ class _EventLoop:
     def round(self, timeout: float) -> list[tuple[int, Result]]:
         """Wait up to ``timeout`` seconds (-1: until something happens) for the channel and the
         servers, act on what came, and take the verdicts decided (lane, verdict)."""
-        waiting = [lane.deadline for lane in self.lanes if lane.job is not None]
-        if waiting:
-            until = max(0.0, min(waiting) - time.monotonic())
+        if self.check_at != _NEVER:
+            until = max(0.0, self.check_at - time.monotonic())
             timeout = until if timeout < 0 else min(timeout, until)
         for fd, _events in self.epoll.poll(timeout):
             lane = self.connections.get(fd)
@@ -485,13 +486,20 @@ class _EventLoop:
             else:  # the server hung up (or spoke) between messages: reconnect for the next
                 self.forget(lane)  # else its readiness would wake the loop again and again
                 lane.transport.cancel()
-        if waiting:
-            now = time.monotonic()
-            for lane in self.lanes:
-                if lane.job is not None and lane.deadline <= now:
-                    self.finish(lane, lane.transport.timed_out())
+        if time.monotonic() >= self.check_at:
+            self.expire()
         verdicts, self.verdicts = self.verdicts, []
         return verdicts
+
+    def expire(self) -> None:
+        """The timeout verdict for each lane whose server has been silent past its deadline; the
+        next look is at the earliest deadline left. Deadlines only move later (``watch``), so
+        looking at the lanes once per deadline, not once per round, misses none."""
+        now = time.monotonic()
+        for lane in self.lanes:
+            if lane.job is not None and lane.deadline <= now:
+                self.finish(lane, lane.transport.timed_out())
+        self.check_at = min((lane.deadline for lane in self.lanes if lane.job is not None), default=_NEVER)
 
     def close(self) -> None:
         for lane in self.lanes:
@@ -548,6 +556,7 @@ class _EventLoop:
         """Wait for the lane's server: for writability too while the data is not all out."""
         assert lane.sock is not None
         lane.deadline = time.monotonic() + lane.transport.timeout
+        self.check_at = min(self.check_at, lane.deadline)
         writing = lane.transport.writing
         if writing != lane.writing:
             lane.writing = writing
