@@ -137,7 +137,6 @@ class InlineLanes:
     def __init__(self, composer: Composer, transport: Transport, sender: str) -> None:
         self.composer, self.transport, self.sender = composer, transport, sender
         self._job: Job | None = None
-        self.size = 1
 
     @property
     def busy(self) -> int:
@@ -165,20 +164,19 @@ def smtp_lanes(
 ) -> LoopLanes | ForkedLanes:
     """``size`` SMTP lanes: on this process's event loop for plain connections carrying unsigned
     messages, else in worker processes (see the module's docstring for the figures)."""
-    if getattr(make_transport(), "evented", False) and composer.signer is None:
-        return LoopLanes(composer, make_transport, sender, size)
+    first = make_transport()
+    if getattr(first, "evented", False) and composer.signer is None:
+        return LoopLanes(composer, [first, *(make_transport() for _ in range(size - 1))], sender)
     return ForkedLanes(composer, make_transport, sender, size)
 
 
 class LoopLanes:
-    """``size`` lanes over plain SMTP on this process's own event loop, with no worker process."""
+    """A lane per transport (plain SMTP) on this process's own event loop, with no worker process."""
 
-    def __init__(
-        self, composer: Composer, make_transport: Callable[[], Transport], sender: str, size: int
-    ) -> None:
-        self.size = size
-        self.loop = _EventLoop([make_transport() for _ in range(size)], composer, sender)
-        self._free = list(range(size))
+    def __init__(self, composer: Composer, transports: list[Transport], sender: str) -> None:
+        self.size = len(transports)
+        self.loop = _EventLoop(transports, composer, sender)
+        self._free = list(range(self.size))
 
     @property
     def busy(self) -> int:
@@ -223,7 +221,7 @@ class ForkedLanes:
         size: int,
         processes: int = 0,
     ) -> None:
-        self.composer, self.make_transport, self.sender, self.size = composer, make_transport, sender, size
+        self.composer, self.make_transport, self.sender = composer, make_transport, sender
         self._processes: dict[int, _Process] = {}  # by their channel's descriptor
         self._free: list[tuple[_Process, int]] = []  # idle lanes: a process and the lane's number in it
         self._busy = 0
